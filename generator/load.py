@@ -1,0 +1,244 @@
+"""Load records from a content folder: YAML and front matter, with line numbers.
+
+Nothing here judges field values (that is `validate`); this stage only turns files into plain
+Python values and remembers where each value came from, so later errors can name a line.
+It refuses what is unsafe to even read: symlinks that leave the content folder, huge files,
+invalid UTF-8 and YAML anchors/aliases (the "billion laughs" bomb needs them; records do not).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.errors import Diagnostic, display_path
+
+# Kinds of record and the folder/extensions they live in.
+RECORD_FOLDERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "issuer": ("issuers", (".yaml", ".yml")),
+    "badge": ("badges", (".md",)),
+    "learner": ("learners", (".yaml", ".yml")),
+    "award": ("awards", (".yaml", ".yml")),
+}
+MAX_RECORD_BYTES = 1_000_000
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_constructor = yaml.constructor.SafeConstructor()
+
+FieldPath = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One record file as loaded: its values, and the line each value starts on."""
+
+    kind: str
+    id: str
+    path: Path
+    display: str
+    data: dict[str, Any]
+    lines: dict[FieldPath, int] = field(default_factory=dict, compare=False)
+    body: str | None = None
+    body_line: int = 0
+
+    def line_of(self, path: FieldPath = ()) -> int:
+        """Line of a field (or of its closest parent that has one); 1 when unknown."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), 1)
+
+
+@dataclass(frozen=True)
+class LoadedContent:
+    """Everything read from a content folder."""
+
+    root: Path
+    site: RawRecord | None
+    records: tuple[RawRecord, ...]
+
+
+class _LoadProblem(Exception):
+    def __init__(self, line: int, message: str, hint: str = ""):
+        super().__init__(message)
+        self.line, self.message, self.hint = line, message, hint
+
+
+def _to_value(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int],
+              seen: set[int], offset: int) -> Any:
+    """Turn a composed YAML node into plain values, recording lines; reject aliases."""
+    if id(node) in seen:
+        raise _LoadProblem(node.start_mark.line + 1 + offset,
+                           "YAML anchors and aliases (&name / *name) are not allowed in records",
+                           "write the value out in full")
+    seen.add(id(node))
+    lines.setdefault(path, node.start_mark.line + 1 + offset)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _LoadProblem(key_node.start_mark.line + 1 + offset,
+                                   "YAML merge keys (<<) are not allowed in records")
+            key = _to_value(key_node, path + ("<key>",), {}, seen, offset)
+            if not isinstance(key, str):
+                raise _LoadProblem(key_node.start_mark.line + 1 + offset,
+                                   f"field names must be text, not {key!r}",
+                                   "put the name in quotes")
+            if key in result:
+                raise _LoadProblem(key_node.start_mark.line + 1 + offset,
+                                   f"field '{key}' appears twice")
+            lines[path + (key,)] = key_node.start_mark.line + 1 + offset
+            result[key] = _to_value(value_node, path + (key,), lines, seen, offset)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_value(item, path + (i,), lines, seen, offset)
+                for i, item in enumerate(node.value)]
+    try:
+        return _constructor.construct_object(node, deep=True)
+    except (yaml.constructor.ConstructorError, ValueError, OverflowError) as exc:
+        raise _LoadProblem(node.start_mark.line + 1 + offset,
+                           f"cannot read value {node.value!r}: {exc}") from None
+
+
+def _refuse_aliases(text: str, offset: int) -> None:
+    """Find the first alias (`*name`) by event, so the error names the line it is on."""
+    for event in yaml.parse(text, Loader=_YamlLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _LoadProblem(event.start_mark.line + 1 + offset,
+                               "YAML anchors and aliases (&name / *name) are not allowed in "
+                               "records", "write the value out in full")
+
+
+def parse_yaml(text: str, offset: int = 0) -> tuple[Any, dict[FieldPath, int]]:
+    """Parse one YAML document into plain values and a field-path → line map.
+
+    `offset` is added to every line (front matter starts below the `---`).
+    Raises `_LoadProblem` with a line number on any syntax problem.
+    """
+    try:
+        if "&" in text or "*" in text:
+            _refuse_aliases(text, offset)
+        node = yaml.compose(text, Loader=_YamlLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = (mark.line + 1 + offset) if mark else 1 + offset
+        raise _LoadProblem(line, f"YAML syntax error: {exc.problem or exc.context}",
+                           "check indentation, and put text with ':' or '#' in quotes") from None
+    except yaml.YAMLError as exc:  # e.g. a second document
+        raise _LoadProblem(1 + offset, f"YAML error: {exc}") from None
+    if node is None:
+        return None, {}
+    lines: dict[FieldPath, int] = {}
+    return _to_value(node, (), lines, set(), offset), lines
+
+
+def split_front_matter(text: str) -> tuple[str, int, str, int]:
+    """Split `---\\nYAML\\n---\\nbody` into (yaml, yaml_offset, body, body_first_line)."""
+    all_lines = text.splitlines(keepends=True)
+    if not all_lines or all_lines[0].strip() != "---":
+        raise _LoadProblem(1, "a badge file must start with a '---' line (YAML front matter)",
+                           "put the badge fields between two '---' lines, criteria below")
+    for index in range(1, len(all_lines)):
+        if all_lines[index].strip() == "---":
+            front = "".join(all_lines[1:index])
+            body = "".join(all_lines[index + 1:])
+            return front, 1, body, index + 2
+    raise _LoadProblem(1, "the front matter is not closed by a second '---' line")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve().is_relative_to(root.resolve())
+
+
+def read_text_file(path: Path, root: Path) -> str:
+    """Read a UTF-8 record file, refusing symlink escapes, huge files and bad encodings."""
+    if not _inside(path, root):
+        raise _LoadProblem(0, "this file is a link to a place outside the content folder",
+                           "copy the file into the content folder instead of linking it")
+    size = path.stat().st_size
+    if size > MAX_RECORD_BYTES:
+        raise _LoadProblem(0, f"file is too large ({size:,} bytes; the limit is "
+                              f"{MAX_RECORD_BYTES:,})")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise _LoadProblem(line, f"file is not valid UTF-8 (byte {exc.start})",
+                           "save the file as UTF-8") from None
+    return text.removeprefix("\ufeff")
+
+
+def _load_record(kind: str, path: Path, root: Path) -> RawRecord:
+    display = display_path(path, root)
+    text = read_text_file(path, root)
+    body, body_line, offset = None, 0, 0
+    if kind == "badge":
+        text, offset, body, body_line = split_front_matter(text)
+    data, lines = parse_yaml(text, offset)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise _LoadProblem(1 + offset, f"the record must be a set of 'field: value' lines, "
+                                       f"not a {type(data).__name__}")
+    return RawRecord(kind, path.stem, path, display, data, lines, body, body_line)
+
+
+def _record_files(folder: Path, extensions: tuple[str, ...]) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.suffix in extensions and not p.name.startswith("."))
+
+
+def find_escaping_links(root: Path) -> list[Path]:
+    """Every symlink under `root` that points outside it (checked before reading anything)."""
+    escaping: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in dirnames + filenames:
+            candidate = Path(dirpath) / name
+            if candidate.is_symlink() and not _inside(candidate, root):
+                escaping.append(candidate)
+    return sorted(escaping)
+
+
+def load_content(root: Path) -> tuple[LoadedContent, list[Diagnostic]]:
+    """Read site.yaml and every record under `root`; problems are returned, not raised."""
+    problems: list[Diagnostic] = []
+    for link in find_escaping_links(root):
+        problems.append(Diagnostic(display_path(link, root), 0,
+                                   "symbolic link leaves the content folder",
+                                   "copy the file into the content folder instead of linking"))
+    escaping = set(find_escaping_links(root)) if problems else set()
+
+    def attempt(kind: str, path: Path) -> RawRecord | None:
+        if path in escaping:
+            return None
+        try:
+            return _load_record(kind, path, root)
+        except _LoadProblem as exc:
+            problems.append(Diagnostic(display_path(path, root), exc.line, exc.message, exc.hint))
+        except OSError as exc:
+            problems.append(Diagnostic(display_path(path, root), 0,
+                                       f"cannot read file: {exc.strerror or exc}"))
+        return None
+
+    site_path = root / "site.yaml"
+    site = None
+    if site_path.is_file():
+        site = attempt("site", site_path)
+    else:
+        problems.append(Diagnostic(display_path(site_path, root), 0, "site.yaml is missing",
+                                   "every content folder needs a site.yaml; "
+                                   "`rugzak init DIR` creates one"))
+    records: list[RawRecord] = []
+    for kind, (folder, extensions) in RECORD_FOLDERS.items():
+        for path in _record_files(root / folder, extensions):
+            record = attempt(kind, path)
+            if record is not None:
+                records.append(record)
+    return LoadedContent(root, site, tuple(records)), problems

@@ -1,0 +1,243 @@
+"""The frozen site model: issuers, badge classes, learners and awards, linked and with URLs.
+
+Built once from validated records; every later stage (sign, render) only reads it. All URLs
+are computed here, from `base_url`, so an `id` always equals the URL a file is served at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Mapping
+
+from generator.images import inspect_image
+from generator.identity import normalise_email
+from generator.markup import render_markdown, split_languages
+from generator.validate import CleanRecord, ValidContent
+
+# Expiry this close counts as "expires soon" on profiles.
+EXPIRES_SOON_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Localized:
+    """Text in one or more languages, falling back to the site's default language."""
+
+    values: Mapping[str, str]
+    default: str
+
+    def get(self, language: str) -> str:
+        """The text in `language`, or in the default language when not given."""
+        return self.values.get(language) or self.values[self.default]
+
+    def __str__(self) -> str:
+        return self.values[self.default]
+
+
+@dataclass(frozen=True)
+class Issuer:
+    id: str
+    name: Localized
+    url: str
+    email: str
+    description: Localized | None
+    telephone: str | None
+    image: Path | None
+    image_format: str | None
+
+
+@dataclass(frozen=True)
+class BadgeClass:
+    id: str
+    name: Localized
+    description: Localized
+    criteria: Localized          # Markdown source per language
+    criteria_html: Localized     # sanitized HTML per language
+    image: Path
+    image_format: str            # "png" or "svg"
+    issuer: Issuer
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Learner:
+    slug: str
+    name: str
+    identifier: str              # normalised e-mail; only ever published hashed
+    visibility: str              # public | unlisted | private
+
+    @property
+    def has_profile(self) -> bool:
+        """Private learners get no profile page at all."""
+        return self.visibility != "private"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    url: str
+    name: Localized | None
+    description: Localized | None
+
+
+@dataclass(frozen=True)
+class Award:
+    id: str
+    learner: Learner
+    badge: BadgeClass
+    issued: datetime
+    expires: datetime | None
+    narrative: Localized | None
+    narrative_html: Localized | None
+    evidence: tuple[Evidence, ...]
+    status: str                  # valid | expired
+    expires_soon: bool
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything a build publishes, with the build clock it was judged against."""
+
+    title: Localized
+    description: Localized | None
+    base_url: str
+    languages: tuple[str, ...]
+    theme: str
+    issuer: Issuer
+    issuers: tuple[Issuer, ...]
+    badges: tuple[BadgeClass, ...]
+    learners: tuple[Learner, ...]
+    awards: tuple[Award, ...]
+    now: datetime
+    content_root: Path
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
+
+    def url(self, path: str) -> str:
+        """Absolute URL of a site path such as `badges/x.json`."""
+        return self.base_url + path
+
+    def awards_of(self, learner: Learner) -> tuple[Award, ...]:
+        """A learner's awards, newest first."""
+        return tuple(sorted((a for a in self.awards if a.learner == learner),
+                            key=lambda a: (a.issued, a.id), reverse=True))
+
+    def awards_for(self, badge: BadgeClass) -> tuple[Award, ...]:
+        return tuple(a for a in self.awards if a.badge == badge)
+
+
+# --- URL layout (paths relative to the site root; pages end in '/') ---------------------------
+def issuer_json(issuer: Issuer) -> str:
+    return f"issuers/{issuer.id}.json"
+
+
+def issuer_page(issuer: Issuer) -> str:
+    return f"issuers/{issuer.id}/"
+
+
+def issuer_image(issuer: Issuer) -> str | None:
+    return f"issuers/{issuer.id}.{issuer.image_format}" if issuer.image else None
+
+
+def badge_json(badge: BadgeClass) -> str:
+    return f"badges/{badge.id}.json"
+
+
+def badge_page(badge: BadgeClass) -> str:
+    return f"badges/{badge.id}/"
+
+
+def badge_image(badge: BadgeClass) -> str:
+    return f"badges/{badge.id}.{badge.image_format}"
+
+
+def assertion_json(award: Award) -> str:
+    return f"assertions/{award.id}.json"
+
+
+def award_page(award: Award) -> str:
+    """Short on purpose: this URL goes into QR codes."""
+    return f"a/{award.id}/"
+
+
+def profile_page(learner: Learner) -> str:
+    """Short on purpose: this URL goes into QR codes."""
+    return f"p/{learner.slug}/"
+
+
+def localized_page(path: str, language: str, default: str) -> str:
+    """The default language lives at the plain path, others under `<lang>/`."""
+    return path if language == default else f"{language}/{path}"
+
+
+# --- building ----------------------------------------------------------------------------------
+def _localized(values: Mapping[str, str] | None, default: str) -> Localized | None:
+    return Localized(dict(values), default) if values else None
+
+
+def _build_issuer(record: CleanRecord, default: str) -> Issuer:
+    v = record.values
+    image = v.get("image")
+    return Issuer(record.id, Localized(v["name"], default), v["url"], v["email"],
+                  _localized(v.get("description"), default), v.get("telephone"), image,
+                  inspect_image(image).format if image else None)
+
+
+def _build_badge(record: CleanRecord, issuers: dict[str, Issuer], site_issuer: str,
+                 default: str) -> BadgeClass:
+    v = record.values
+    criteria = split_languages(record.body or "", default) or {
+        default: v["description"][default]}
+    if default not in criteria:
+        criteria[default] = v["description"][default]
+    html = {lang: render_markdown(text) for lang, text in criteria.items()}
+    image: Path = v["image"]
+    return BadgeClass(record.id, Localized(v["name"], default),
+                      Localized(v["description"], default), Localized(criteria, default),
+                      Localized(html, default), image, inspect_image(image).format,
+                      issuers[v.get("issuer", site_issuer)], tuple(v.get("tags", ())))
+
+
+def _build_award(record: CleanRecord, learners: dict[str, Learner],
+                 badges: dict[str, BadgeClass], now: datetime, default: str) -> Award:
+    v = record.values
+    narrative = _localized(v.get("narrative"), default)
+    narrative_html = (Localized({k: render_markdown(t) for k, t in narrative.values.items()},
+                                default) if narrative else None)
+    evidence = tuple(Evidence(e["url"], _localized(e.get("name"), default),
+                              _localized(e.get("description"), default))
+                     for e in v.get("evidence", ()))
+    expires = v.get("expires")
+    expired = expires is not None and expires <= now
+    soon = (expires is not None and not expired
+            and (expires - now).days < EXPIRES_SOON_DAYS)
+    return Award(record.id, learners[v["learner"]], badges[v["badge"]], v["issued"], expires,
+                 narrative, narrative_html, evidence, "expired" if expired else "valid", soon)
+
+
+def build_site(content: ValidContent, now: datetime) -> Site:
+    """Link validated records into the frozen `Site` (ids sorted, so output order is stable)."""
+    s = content.site.values
+    languages: tuple[str, ...] = tuple(s["languages"])
+    default = languages[0]
+    issuers = {r.id: _build_issuer(r, default) for r in content.of_kind("issuer")}
+    badges = {r.id: _build_badge(r, issuers, s["issuer"], default)
+              for r in content.of_kind("badge")}
+    learners = {}
+    for r in content.of_kind("learner"):
+        slug = r.values.get("slug", r.id)
+        learners[slug] = Learner(slug, r.values["name"], normalise_email(r.values["identifier"]),
+                                 r.values.get("visibility", "unlisted"))
+    awards = [_build_award(r, learners, badges, now, default) for r in content.of_kind("award")]
+    return Site(
+        title=Localized(s["title"], default),
+        description=_localized(s.get("description"), default),
+        base_url=s["base_url"], languages=languages, theme=s.get("theme", "default"),
+        issuer=issuers[s["issuer"]],
+        issuers=tuple(sorted(issuers.values(), key=lambda i: i.id)),
+        badges=tuple(sorted(badges.values(), key=lambda b: b.id)),
+        learners=tuple(sorted(learners.values(), key=lambda l: l.slug)),
+        awards=tuple(sorted(awards, key=lambda a: a.id)),
+        now=now, content_root=content.root)

@@ -1,0 +1,205 @@
+"""Render the site model into output files: HTML pages per language, OB 2.0 JSON, images,
+sitemap and robots.txt. Pure: returns `OutputFile`s, writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import jinja2
+
+from generator import model, ob2
+from generator.model import Award, Learner, Site
+from generator.theme import Theme, make_environment
+from generator.write import OutputFile
+
+
+class RenderError(Exception):
+    """A template failed while rendering a page; names the template line and the page."""
+
+
+def json_bytes(document: Any) -> bytes:
+    """Stable, readable JSON: insertion order, UTF-8, 2-space indent, trailing newline."""
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def relative(from_page: str, target: str) -> str:
+    """Relative link from the page at `from_page` (a folder path ending in '/') to `target`."""
+    depth = from_page.count("/")
+    prefix = "../" * depth
+    return (prefix + target) or "./"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One HTML page to render: template, site path (without language prefix), values."""
+
+    template: str
+    path: str
+    values: dict[str, Any] = field(default_factory=dict)
+    noindex: bool = False
+    listed: bool = True       # in sitemap
+
+
+def public_learners(site: Site) -> tuple[Learner, ...]:
+    return tuple(l for l in site.learners if l.visibility == "public")
+
+
+def pages(site: Site, links: dict[str, Any]) -> Iterator[Page]:
+    """Every page of the site, in a stable order."""
+    by_learner: dict[str, list[Award]] = {}
+    by_badge: dict[str, list[Award]] = {}
+    for award in site.awards:
+        by_learner.setdefault(award.learner.slug, []).append(award)
+        by_badge.setdefault(award.badge.id, []).append(award)
+    yield Page("home.html", "", {"learners": public_learners(site)})
+    for issuer in site.issuers:
+        yield Page("issuer.html", model.issuer_page(issuer), {
+            "issuer": issuer, "badges": [b for b in site.badges if b.issuer == issuer]})
+    for badge in site.badges:
+        earners = [a for a in by_badge.get(badge.id, ()) if a.learner.visibility == "public"]
+        yield Page("badge.html", model.badge_page(badge),
+                   {"badge": badge, "count": len(by_badge.get(badge.id, ())),
+                    "earners": earners})
+    for award in site.awards:
+        public = award.learner.visibility == "public"
+        yield Page("award.html", model.award_page(award),
+                   {"award": award, "links": links.get(award.id, {})},
+                   noindex=not public, listed=public)
+    for learner in site.learners:
+        if not learner.has_profile:
+            continue
+        mine = sorted(by_learner.get(learner.slug, ()), key=lambda a: (a.issued, a.id),
+                      reverse=True)
+        public = learner.visibility == "public"
+        yield Page("profile.html", model.profile_page(learner),
+                   {"learner": learner, "awards": mine}, noindex=not public, listed=public)
+
+
+class Renderer:
+    """Holds one Jinja environment per language, created and checked once per build."""
+
+    def __init__(self, site: Site, theme: Theme):
+        self.site, self.theme = site, theme
+        self.envs = {lang: make_environment(theme, lang) for lang in site.languages}
+        for env in self.envs.values():
+            env.globals["model"] = model  # URL helpers, also inside imported macros
+
+    def render_page(self, page: Page, language: str) -> OutputFile:
+        site = self.site
+        default = site.default_language
+        here = model.localized_page(page.path, language, default)
+
+        # A 404 page is served at any URL, so its links must not be relative.
+        absolute = page.path.endswith(".html")
+
+        def link(path: str) -> str:
+            target = model.localized_page(path, language, default)
+            return site.url(target) if absolute else relative(here, target)
+
+        def asset(path: str) -> str:
+            return site.url(path) if absolute else relative(here, path)
+
+        alternates = [(lang, site.url(model.localized_page(page.path, lang, default)))
+                      for lang in site.languages]
+        values = dict(page.values, site=site, page=page, here=here, link=link, asset=asset,
+                      model=model, alternates=alternates,
+                      canonical=site.url(here), lang=language)
+        try:
+            template = self.envs[language].get_template(page.template)
+            html = template.render(values)
+        except jinja2.TemplateError as exc:
+            where = _template_location(exc)
+            raise RenderError(f"{where}: error: {exc} (while rendering page "
+                              f"'/{here}')") from None
+        return OutputFile(here + "index.html" if here.endswith("/") or not here
+                          else here, html.encode("utf-8"))
+
+    def render_404(self, language: str) -> OutputFile:
+        page = Page("404.html", "404.html", noindex=True, listed=False)
+        rendered = self.render_page(page, language)
+        return rendered
+
+
+def _template_location(exc: jinja2.TemplateError) -> str:
+    import traceback
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith((".html", ".xml", ".txt")):
+            return f"{frame.filename}:{frame.lineno}"
+    return getattr(exc, "filename", None) or "template"
+
+
+def render_sitemap(site: Site, listed: list[str]) -> OutputFile:
+    """sitemap.xml of the public, indexable pages (no dates: those would break reproducibility)."""
+    from xml.sax.saxutils import escape
+    rows = "".join(f"  <url><loc>{escape(site.url(p))}</loc></url>\n" for p in listed)
+    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+           '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+           f"{rows}</urlset>\n")
+    return OutputFile("sitemap.xml", xml.encode("utf-8"))
+
+
+def render_robots(site: Site) -> OutputFile:
+    text = f"User-agent: *\nAllow: /\nSitemap: {site.url('sitemap.xml')}\n"
+    return OutputFile("robots.txt", text.encode("utf-8"))
+
+
+def render_ob2(site: Site, site_secret: bytes,
+               issuer_extra: Callable[[model.Issuer], dict[str, Any]] | None = None
+               ) -> Iterator[OutputFile]:
+    """OB 2.0 hosted JSON for every issuer, badge class and award."""
+    for issuer in site.issuers:
+        extra = issuer_extra(issuer) if issuer_extra else None
+        yield OutputFile(model.issuer_json(issuer),
+                         json_bytes(ob2.issuer_profile(site, issuer, extra)))
+    for badge in site.badges:
+        yield OutputFile(model.badge_json(badge), json_bytes(ob2.badge_class(site, badge)))
+    for award in site.awards:
+        yield OutputFile(model.assertion_json(award),
+                         json_bytes(ob2.hosted_assertion(site, award, site_secret)))
+
+
+def render_images(site: Site) -> Iterator[OutputFile]:
+    """Badge and issuer images, copied byte for byte (the issuer's image stays theirs)."""
+    for issuer in site.issuers:
+        if issuer.image:
+            yield OutputFile(model.issuer_image(issuer) or "", issuer.image.read_bytes())
+    for badge in site.badges:
+        yield OutputFile(model.badge_image(badge), badge.image.read_bytes())
+
+
+def render_static(theme: Theme) -> Iterator[OutputFile]:
+    """The theme's static assets under `assets/` (a child theme's file wins)."""
+    collected: dict[str, bytes] = {}
+    for folder in theme.static_folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                collected["assets/" + path.relative_to(folder).as_posix()] = path.read_bytes()
+    for name in sorted(collected):
+        yield OutputFile(name, collected[name])
+
+
+def render_site(site: Site, theme: Theme, site_secret: bytes,
+                links: dict[str, Any] | None = None,
+                issuer_extra: Callable[[model.Issuer], dict[str, Any]] | None = None
+                ) -> list[OutputFile]:
+    """Every file of the site except signed artefacts (those come from the sign stage)."""
+    renderer = Renderer(site, theme)
+    files: list[OutputFile] = []
+    listed: list[str] = []
+    for page in pages(site, links or {}):
+        for language in site.languages:
+            files.append(renderer.render_page(page, language))
+            if page.listed:
+                listed.append(model.localized_page(page.path, language,
+                                                   site.default_language))
+    for language in site.languages:
+        files.append(renderer.render_404(language))
+    files.append(render_sitemap(site, listed))
+    files.append(render_robots(site))
+    files.extend(render_ob2(site, site_secret, issuer_extra))
+    files.extend(render_images(site))
+    files.extend(render_static(theme))
+    return files

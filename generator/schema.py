@@ -1,0 +1,119 @@
+"""Field specifications per record kind — the single source for validation, JSON Schema and docs.
+
+Each record kind lists its fields with a type, whether it is required and a one-line meaning.
+`validate` checks records against these specs; `json_schema()` publishes the same rules as JSON
+Schema for editors (`# yaml-language-server: $schema=…`), and a test keeps the README in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
+VISIBILITIES = ("public", "unlisted", "private")
+MAX_SLUG_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a record: its value type, whether it is required and what it means."""
+
+    name: str
+    type: str  # text | markdown | string | url | email | telephone | id | slug | date | path | enum | tags | languages | evidence
+    required: bool
+    doc: str
+    choices: tuple[str, ...] = ()
+
+
+SPECS: dict[str, tuple[FieldSpec, ...]] = {
+    "site": (
+        FieldSpec("title", "text", True, "site name, shown on every page"),
+        FieldSpec("description", "text", False, "summary for the home page and search engines"),
+        FieldSpec("base_url", "url", True, "absolute http(s) URL the site is served at"),
+        FieldSpec("languages", "languages", False, "language codes; the first is the default"),
+        FieldSpec("theme", "slug", False, "theme folder name; default 'default'"),
+        FieldSpec("issuer", "id", True, "the issuer that signs this site's credentials"),
+    ),
+    "issuer": (
+        FieldSpec("name", "text", True, "organisation name"),
+        FieldSpec("url", "url", True, "the organisation's home page"),
+        FieldSpec("email", "email", True, "public contact address"),
+        FieldSpec("description", "text", False, "what the organisation does"),
+        FieldSpec("image", "path", False, "logo, PNG or SVG, relative to the record"),
+        FieldSpec("telephone", "telephone", False, "public phone number, E.164 (+31101234567)"),
+    ),
+    "badge": (
+        FieldSpec("name", "text", True, "badge name"),
+        FieldSpec("description", "text", True, "one-paragraph summary"),
+        FieldSpec("image", "path", True, "PNG or SVG badge image, relative to the record"),
+        FieldSpec("issuer", "id", False, "issuing organisation; default the site's issuer"),
+        FieldSpec("tags", "tags", False, "keywords"),
+    ),
+    "learner": (
+        FieldSpec("name", "string", True, "display name"),
+        FieldSpec("slug", "slug", False, "public id used in the profile URL; default file name"),
+        FieldSpec("identifier", "email", True, "e-mail address, published only as salted hash"),
+        FieldSpec("visibility", "enum", False, "public, unlisted (default) or private",
+                  VISIBILITIES),
+    ),
+    "award": (
+        FieldSpec("learner", "slug", True, "the learner's slug"),
+        FieldSpec("badge", "id", True, "the badge class id"),
+        FieldSpec("issued", "date", True, "date the badge was awarded"),
+        FieldSpec("narrative", "markdown", False, "what the learner did (Markdown)"),
+        FieldSpec("evidence", "evidence", False, "URLs or {url, name, description} items"),
+        FieldSpec("expires", "date", False, "date after which the badge is expired"),
+    ),
+}
+
+_DATE_PATTERN = (r"^\d{4}-\d{2}-\d{2}"
+                 r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$")
+
+
+def _localized(inner: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [inner, {"type": "object", "minProperties": 1,
+                              "propertyNames": {"pattern": LANGUAGE_PATTERN},
+                              "additionalProperties": inner}]}
+
+
+def _field_schema(spec: FieldSpec) -> dict[str, Any]:
+    text = {"type": "string", "minLength": 1}
+    simple: dict[str, dict[str, Any]] = {
+        "text": _localized(text),
+        "markdown": _localized(text),
+        "string": text,
+        "url": {"type": "string", "pattern": r"^https?://[^\s]+$"},
+        "email": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
+        "telephone": {"type": "string", "pattern": r"^\+[1-9][0-9]{6,14}$"},
+        "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": MAX_SLUG_LENGTH},
+        "slug": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": MAX_SLUG_LENGTH},
+        "date": {"type": "string", "pattern": _DATE_PATTERN},
+        "path": {"type": "string", "pattern": r"^[^/\\][^\\]*$"},
+        "enum": {"enum": list(spec.choices)},
+        "tags": {"type": "array", "items": text},
+        "languages": {"type": "array", "minItems": 1, "uniqueItems": True,
+                      "items": {"type": "string", "pattern": LANGUAGE_PATTERN}},
+        "evidence": {"type": "array", "items": {"anyOf": [
+            {"type": "string", "pattern": r"^https?://[^\s]+$"},
+            {"type": "object", "required": ["url"], "additionalProperties": False,
+             "properties": {"url": {"type": "string", "pattern": r"^https?://[^\s]+$"},
+                            "name": _localized(text), "description": _localized(text)}}]}},
+    }
+    schema = dict(simple[spec.type])
+    schema["description"] = spec.doc
+    return schema
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) for one record kind, for editors and for users' CI."""
+    specs = SPECS[kind]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"Rugzak {kind} record",
+        "type": "object",
+        "additionalProperties": False,
+        "required": [s.name for s in specs if s.required],
+        "properties": {s.name: _field_schema(s) for s in specs},
+    }

@@ -1,0 +1,82 @@
+"""The Jinja environment for a theme: lookup order, strict undefined, autoescape, i18n.
+
+Lookup (documented in the README): the site's `themes/<name>/templates/`, the themes it
+`extends:` in its `theme.yaml`, then Rugzak's built-in `default` theme. A template may reach the
+one it overrides with the prefix `default/` (e.g. `{% extends "default/base.html" %}`).
+Every template is parsed at start-up, so a syntax error is reported before anything renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import yaml
+
+from generator.errors import Diagnostic
+from generator.i18n import format_day, translations
+
+BUILTIN_THEMES = Path(__file__).resolve().parent.parent / "themes"
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A resolved theme: its folders, most specific first."""
+
+    name: str
+    folders: tuple[Path, ...]
+
+    @property
+    def static_folders(self) -> tuple[Path, ...]:
+        """Folders holding static assets, lowest priority first (later ones override)."""
+        return tuple(f / "static" for f in reversed(self.folders) if (f / "static").is_dir())
+
+
+def resolve_theme(name: str, site_themes: Path) -> Theme:
+    """Find a theme and its parents; raises ValueError naming where it looked."""
+    folders: list[Path] = []
+    current: str | None = name
+    while current:
+        candidates = [site_themes / current, BUILTIN_THEMES / current]
+        folder = next((c.resolve() for c in candidates if (c / "templates").is_dir()), None)
+        if folder is None:
+            raise ValueError(f"theme '{current}' not found; looked in "
+                             + ", ".join(str(c) for c in candidates))
+        if folder in folders:
+            raise ValueError(f"theme '{current}' extends itself (a cycle in theme.yaml)")
+        folders.append(folder)
+        meta_path = folder / "theme.yaml"
+        meta = yaml.safe_load(meta_path.read_text("utf-8")) if meta_path.is_file() else {}
+        current = (meta or {}).get("extends")
+        if current is None and folder != BUILTIN_THEMES / "default":
+            current = "default"
+    return Theme(name, tuple(folders))
+
+
+def make_environment(theme: Theme, language: str) -> jinja2.Environment:
+    """A strict, autoescaping environment for one language, every template pre-parsed."""
+    mapping = {f.name: jinja2.FileSystemLoader(f / "templates") for f in theme.folders}
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader([f / "templates"
+                                                           for f in theme.folders]),
+                                  jinja2.PrefixLoader(mapping)])
+    env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
+                             extensions=["jinja2.ext.i18n"], trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True)
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["day"] = lambda moment: format_day(moment, language)
+    env.filters["t"] = lambda text: text.get(language) if text is not None else ""
+    env.globals["language"] = language
+    return env
+
+
+def check_templates(env: jinja2.Environment) -> list[Diagnostic]:
+    """Parse every template now; syntax errors become diagnostics with file and line."""
+    problems = []
+    for name in env.list_templates(extensions=["html", "xml", "txt"]):
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(Diagnostic(exc.filename or name, exc.lineno or 0,
+                                       f"template syntax error: {exc.message}"))
+    return problems

@@ -1,0 +1,74 @@
+"""Shared test helpers: small sites written inside tests (like Hugo's `Test(t, files)`)."""
+
+from __future__ import annotations
+
+import io
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=timezone.utc)
+SECRET = b"test-site-secret-0123456789abcdef"
+
+
+def png_bytes(size: int = 64, colour: tuple[int, int, int] = (30, 120, 200)) -> bytes:
+    """A small valid PNG."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+BASE_FILES: dict[str, str | bytes] = {
+    "site.yaml": "title: {nl: Testsite, en: Test site}\n"
+                 "base_url: https://badges.example.org/\n"
+                 "issuer: acme\n",
+    "issuers/acme.yaml": "name: Acme Leerbedrijf\nurl: https://acme.example.org/\n"
+                         "email: badges@acme.example.org\n",
+    "badges/lassen-basis.md": "---\nname: {nl: Lassen basis, en: Welding basics}\n"
+                              "description: {nl: Basis lassen., en: Basic welding.}\n"
+                              "image: lassen-basis.png\n---\n"
+                              "Je last een **T-verbinding**.\n\n<!-- lang: en -->\n"
+                              "You weld a **T joint**.\n",
+    "badges/lassen-basis.png": png_bytes(),
+    "learners/fatima.yaml": "name: Fatima El Amrani\nidentifier: fatima@example.org\n"
+                            "visibility: public\n",
+    "learners/jan.yaml": "name: Jan de Vries\nidentifier: Jan.de.Vries@Example.org\n"
+                         "visibility: private\n",
+    "awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-03-01\n"
+                           "narrative: {nl: Laste een frame., en: Welded a frame.}\n"
+                           "evidence:\n  - url: https://acme.example.org/portfolio/1\n"
+                           "    name: Foto's\n",
+    "awards/wp-0002.yaml": "learner: jan\nbadge: lassen-basis\nissued: 2025-04-01\n"
+                           "expires: 2026-01-01\n",
+}
+
+
+def make_site(root: Path, files: dict[str, str | bytes | None] | None = None,
+              base: bool = True) -> Path:
+    """Write a content folder under `root`: BASE_FILES updated with `files` (None deletes)."""
+    content = root / "content"
+    merged: dict[str, str | bytes | None] = dict(BASE_FILES) if base else {}
+    merged.update(files or {})
+    for name, data in merged.items():
+        if data is None:
+            continue
+        path = content / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    content.mkdir(parents=True, exist_ok=True)
+    return content
+
+
+@pytest.fixture
+def site_dir(tmp_path: Path) -> Path:
+    """The small valid site."""
+    return make_site(tmp_path)

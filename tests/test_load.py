@@ -1,0 +1,57 @@
+"""Loading: YAML with line numbers, front matter, and refusing unsafe input."""
+
+from pathlib import Path
+
+from conftest import make_site
+from generator.load import load_content, parse_yaml
+
+
+def test_line_numbers_of_nested_fields() -> None:
+    data, lines = parse_yaml("a: 1\nb:\n  - x\n  - url: https://e.org/\n")
+    assert data == {"a": 1, "b": ["x", {"url": "https://e.org/"}]}
+    assert lines[("a",)] == 1
+    assert lines[("b", 1, "url")] == 4
+
+
+def test_front_matter_lines_count_from_top_of_file(tmp_path: Path) -> None:
+    content = make_site(tmp_path)
+    loaded, problems = load_content(content)
+    assert problems == []
+    badge = next(r for r in loaded.records if r.kind == "badge")
+    assert badge.line_of(("image",)) == 4
+    assert "T-verbinding" in (badge.body or "")
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(20))
+    content = make_site(tmp_path, {"learners/bomb.yaml": bomb})
+    _, problems = load_content(content)
+    assert [p.format() for p in problems] == [
+        "content/learners/bomb.yaml:1: error: YAML anchors and aliases (&name / *name) are "
+        "not allowed in records\n  hint: write the value out in full"]
+
+
+def test_symlink_leaving_content_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("name: x\n")
+    content = make_site(tmp_path)
+    (content / "learners" / "link.yaml").symlink_to(secret)
+    _, problems = load_content(content)
+    assert problems[0].path == "content/learners/link.yaml"
+    assert "symbolic link leaves the content folder" in problems[0].message
+    assert len(problems) == 1
+
+
+def test_invalid_utf8_names_line(tmp_path: Path) -> None:
+    content = make_site(tmp_path, {"learners/bad.yaml": b"name: ok\nidentifier: \xff@x.org\n"})
+    _, problems = load_content(content)
+    assert problems[0].format().startswith("content/learners/bad.yaml:2: error: file is not "
+                                           "valid UTF-8")
+
+
+def test_missing_site_yaml(tmp_path: Path) -> None:
+    content = make_site(tmp_path, {"site.yaml": None})
+    _, problems = load_content(content)
+    assert problems[0].message == "site.yaml is missing"

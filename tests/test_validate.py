@@ -1,0 +1,168 @@
+"""Validation: one test per kind of bad input, asserting the message users see."""
+
+from pathlib import Path
+
+import pytest
+
+from conftest import NOW, make_site
+from generator.errors import format_diagnostics
+from generator.load import load_content
+from generator.validate import validate_content
+
+
+def problems_for(tmp_path: Path, files: dict, base_url: str | None = None) -> str:
+    content = make_site(tmp_path, files)
+    loaded, problems = load_content(content)
+    valid, more = validate_content(loaded, NOW, base_url)
+    text = format_diagnostics(problems + more)
+    assert (valid is None) == bool(more) and (valid is not None or text), text
+    return text
+
+
+def test_valid_site_has_no_problems(tmp_path: Path) -> None:
+    assert problems_for(tmp_path, {}) == ""
+
+
+CASES = {
+    "yaml syntax": (
+        {"learners/fatima.yaml": "name: Fatima\nidentifier: [unclosed\nvisibility: public\n"},
+        ["content/learners/fatima.yaml:3: error: YAML syntax error"]),
+    "unknown key with suggestion": (
+        {"learners/fatima.yaml": "name: Fatima\nidentifer: f@example.org\n"},
+        ["content/learners/fatima.yaml:2: error: unknown field 'identifer' in learner record\n"
+         "  hint: did you mean 'identifier'?",
+         "content/learners/fatima.yaml:1: error: required field 'identifier' is missing"]),
+    "missing required": (
+        {"issuers/acme.yaml": "name: Acme\nurl: https://acme.example.org/\n"},
+        ["content/issuers/acme.yaml:1: error: required field 'email' is missing"]),
+    "wrong type": (
+        {"learners/fatima.yaml": "name: [Fatima]\nidentifier: f@example.org\n"},
+        ["content/learners/fatima.yaml:1: error: 'name' must be text, not a list"]),
+    "invalid date": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-02-30\n"},
+        ["content/awards/wp-0001.yaml:3: error: cannot read value '2025-02-30'"]),
+    "date without zone": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\n"
+                                "issued: 2025-02-03T10:00:00\n"},
+        ["content/awards/wp-0001.yaml:3: error: 'issued' has a time but no time zone"]),
+    "future issue date": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2030-01-01\n"},
+        ["content/awards/wp-0001.yaml:3: error: 'issued' is in the future (2030-01-01)"]),
+    "expiry before issue": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
+                                "expires: 2024-01-01\n"},
+        ["content/awards/wp-0001.yaml:4: error: 'expires' must be after 'issued'"]),
+    "duplicate slug": (
+        {"learners/fatima2.yaml": "name: Fatima B\nslug: fatima\nidentifier: fb@example.org\n"},
+        ["content/learners/fatima2.yaml:2: error: duplicate learner slug 'fatima' "
+         "(also used by content/learners/fatima.yaml)"]),
+    "duplicate id across extensions": (
+        {"learners/jan.yml": "name: Jan B\nidentifier: jb@example.org\n"},
+        ["content/learners/jan.yml:1: error: duplicate learner slug 'jan'"]),
+    "unknown learner": (
+        {"awards/wp-0001.yaml": "learner: fatma\nbadge: lassen-basis\nissued: 2025-01-01\n"},
+        ["content/awards/wp-0001.yaml:1: error: unknown learner 'fatma'\n"
+         "  hint: did you mean 'fatima'?"]),
+    "unknown badge": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lasen-basis\nissued: 2025-01-01\n"},
+        ["content/awards/wp-0001.yaml:2: error: unknown badge 'lasen-basis'\n"
+         "  hint: did you mean 'lassen-basis'?"]),
+    "missing image": (
+        {"badges/lassen-basis.png": None},
+        ["content/badges/lassen-basis.md:4: error: 'image' file not found: 'lassen-basis.png'"]),
+    "not an image": (
+        {"badges/lassen-basis.png": b"\xff\xd8\xff\xe0 JFIF not really"},
+        ["content/badges/lassen-basis.md:4: error: 'image' 'lassen-basis.png': is not a PNG or "
+         "SVG image (it is a JPEG file)"]),
+    "truncated png": (
+        {"badges/lassen-basis.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"},
+        ["content/badges/lassen-basis.md:4: error: 'image' 'lassen-basis.png': PNG file is "
+         "damaged or truncated"]),
+    "image outside content": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: ../../etc/passwd\n"
+                                   "---\n"},
+        ["content/badges/lassen-basis.md:4: error: 'image' points outside the content folder"]),
+    "svg with script": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: x.svg\n---\n",
+         "badges/x.svg": '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script>'
+                         "</svg>"},
+        ["content/badges/lassen-basis.md:4: error: 'image' 'x.svg': SVG contains a <script> "
+         "element"]),
+    "unsafe slug": (
+        {"learners/fatima.yaml": "name: Fatima\nslug: ../../etc\nidentifier: f@example.org\n"},
+        ["content/learners/fatima.yaml:2: error: 'slug' must be lowercase letters, digits and "
+         "single hyphens (at most 64), not '../../etc'"]),
+    "absolute slug": (
+        {"learners/fatima.yaml": "name: Fatima\nslug: /tmp/x\nidentifier: f@example.org\n"},
+        ["content/learners/fatima.yaml:2: error: 'slug' must be lowercase letters"]),
+    "unsafe file name": (
+        {"awards/WP 0003.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"},
+        ["content/awards/WP 0003.yaml:1: error: file name 'WP 0003.yaml' is not a safe id"]),
+    "bad email": (
+        {"learners/fatima.yaml": "name: Fatima\nidentifier: fatima-at-example\n"},
+        ["content/learners/fatima.yaml:2: error: 'identifier' is not an e-mail address"]),
+    "bad visibility": (
+        {"learners/fatima.yaml": "name: Fatima\nidentifier: f@example.org\nvisibility: publik\n"},
+        ["content/learners/fatima.yaml:3: error: 'visibility' must be one of public, unlisted, "
+         "private, not 'publik'\n  hint: did you mean 'public'?"]),
+    "text in unknown language": (
+        {"issuers/acme.yaml": "name: {nl: Acme, de: Acme GmbH}\nurl: https://a.example.org/\n"
+                              "email: a@example.org\n"},
+        ["content/issuers/acme.yaml:1: error: 'name' has text in language 'de'"]),
+    "evidence without url": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
+                                "evidence:\n  - name: Foto\n"},
+        ["content/awards/wp-0001.yaml:5: error: 'evidence[0]' needs a 'url'"]),
+    "javascript evidence url": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
+                                "evidence:\n  - javascript:alert(1)\n"},
+        ["content/awards/wp-0001.yaml:5: error: 'evidence[0]' is not a valid URL: it must "
+         "start with http:// or https://"]),
+    "unknown site issuer": (
+        {"site.yaml": "title: T\nbase_url: https://b.example.org/\nissuer: acm\n"},
+        ["content/site.yaml:3: error: unknown issuer 'acm'\n  hint: did you mean 'acme'?"]),
+    "not a mapping": (
+        {"learners/fatima.yaml": "- just\n- a list\n"},
+        ["content/learners/fatima.yaml:1: error: the record must be a set of 'field: value' "
+         "lines, not a list"]),
+    "merge key": (
+        {"learners/fatima.yaml": "<<: {name: x}\nidentifier: f@example.org\n"},
+        ["content/learners/fatima.yaml:1: error: YAML merge keys (<<) are not allowed"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_is_reported_with_file_line_and_hint(tmp_path: Path, name: str) -> None:
+    files, expected = CASES[name]
+    text = problems_for(tmp_path, files)
+    for fragment in expected:
+        assert fragment in text, f"{name}: expected {fragment!r} in:\n{text}"
+    assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("url, message", [
+    ("ftp://badges.example.org/", "it must start with http:// or https://"),
+    ("https:///nohost", "it has no host name"),
+    ("https://user:pw@example.org/", "must not contain a user name or password"),
+    ("https://exa mple.org/", "spaces or control characters"),
+    ("https://example.org:99999/", "Port out of range"),
+])
+def test_invalid_base_url(tmp_path: Path, url: str, message: str) -> None:
+    text = problems_for(tmp_path, {}, base_url=url)
+    assert "content/site.yaml:2: error: 'base_url' is not a valid URL" in text
+    assert message in text
+
+
+def test_base_url_gets_trailing_slash(tmp_path: Path) -> None:
+    loaded, _ = load_content(make_site(tmp_path))
+    valid, problems = validate_content(loaded, NOW, "http://127.0.0.1:8765/sub")
+    assert valid is not None and valid.site.values["base_url"] == "http://127.0.0.1:8765/sub/"
+
+
+def test_all_problems_reported_at_once(tmp_path: Path) -> None:
+    text = problems_for(tmp_path, {
+        "learners/fatima.yaml": "name: Fatima\nidentifier: nope\n",
+        "awards/wp-0001.yaml": "learner: fatima\nbadge: nope\nissued: 2025-01-01\n"})
+    assert "'identifier' is not an e-mail address" in text
+    assert "unknown badge 'nope'" in text
+    assert "2 errors found; nothing was written." in text
