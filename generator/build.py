@@ -10,10 +10,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from generator.credentials import SignedSite, sign_site
 from generator.errors import ContentError, Diagnostic
+from generator.jsonld import UndefinedTermError
+from generator.keys import Keyring, find_private_key_material
 from generator.load import load_content
 from generator.model import Site, build_site
 from generator.render import RenderError, render_site
+from generator.sign import SignatureCache
 from generator.theme import check_templates, make_environment, resolve_theme
 from generator.validate import validate_content
 from generator.write import OutputFile, write_site
@@ -80,17 +84,39 @@ def privacy_leaks(files: list[OutputFile], site: Site) -> list[str]:
     return [f.path for f in files if pattern.search(f.data)]
 
 
-def build(content: Path, output: Path, base_url: str | None, site_secret: bytes,
-          now: datetime, extra_stage: Callable[[Site], tuple[list[OutputFile], dict, Callable | None]] | None
-          = None) -> BuildReport:
+def key_material_leaks(files: list[OutputFile], keyring: Keyring) -> list[str]:
+    """Output files holding private key material or the site secret (scanned before the swap)."""
+    return [f"{f.path}: {what}" for f in files
+            if (what := find_private_key_material(f.data, keyring))]
+
+
+def content_key_leaks(content: Path) -> list[str]:
+    """Files in the content folder that hold private key material (they would end up in Git)."""
+    found = []
+    for path in sorted(content.rglob("*")):
+        if path.is_file() and not path.is_symlink() and path.stat().st_size < 5_000_000:
+            what = find_private_key_material(path.read_bytes())
+            if what:
+                found.append(f"{path}: {what}")
+    return found
+
+
+def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
+          now: datetime, cache: SignatureCache | None = None) -> BuildReport:
     """Build the site from `content` into `output`; raises ContentError on bad records.
 
-    `extra_stage` produces signed artefacts and per-award links (the sign stage) so this
-    function stays independent of key handling.
+    Nothing is written unless every stage succeeded and the output passed the privacy and
+    key-material guards.
     """
     report = BuildReport()
     timer = _Timer(report)
     site = load_site(content, now, base_url, report)
+    in_content = content_key_leaks(content)
+    if in_content:
+        raise ContentError([Diagnostic(item.split(": ")[0], 0, "private key material in the "
+                                       "content folder: " + item.split(": ", 1)[1],
+                                       "move keys out of content/ (they would be committed); "
+                                       "keys belong in RUGZAK_KEYS_DIR") for item in in_content])
     try:
         theme = resolve_theme(site.theme, content.parent / "themes")
     except ValueError as exc:
@@ -98,18 +124,25 @@ def build(content: Path, output: Path, base_url: str | None, site_secret: bytes,
     template_problems = check_templates(make_environment(theme, site.default_language))
     if template_problems:
         raise ContentError(template_problems)
-    signed: list[OutputFile] = []
-    links: dict = {}
-    issuer_extra = None
-    if extra_stage is not None:
-        signed, links, issuer_extra = timer.run("sign", lambda: extra_stage(site))  # type: ignore[misc]
+    try:
+        signed: SignedSite = timer.run("sign", lambda: sign_site(  # type: ignore[assignment]
+            site, keyring, cache))
+    except UndefinedTermError as exc:
+        raise ContentError([Diagnostic(str(content), 0, f"cannot sign credentials: {exc}",
+                                       "every JSON-LD term must be defined by a context")]
+                           ) from None
     try:
         files = timer.run("render", lambda: render_site(  # type: ignore[misc]
-            site, theme, site_secret, links, issuer_extra))
+            site, theme, keyring.site_secret, signed.links, signed.issuer_extra))
     except RenderError as exc:
         raise ContentError([Diagnostic(str(exc).split(": error: ")[0], 0,
                                        str(exc).split(": error: ", 1)[-1])]) from None
-    files = files + signed
+    files = files + signed.files
+    exposed = key_material_leaks(files, keyring)
+    if exposed:
+        raise ContentError([Diagnostic(item, 0, "private key material would be published",
+                                       "never put keys or the site secret in records or "
+                                       "themes") for item in exposed])
     leaks = privacy_leaks(files, site)
     if leaks:
         raise ContentError([Diagnostic(path, 0, "a learner's e-mail address would be "

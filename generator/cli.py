@@ -17,7 +17,10 @@ from typing import Sequence
 
 from generator import __version__
 from generator.build import build, build_clock, load_site
+from generator.cache import DiskCache, cache_dir
 from generator.errors import ContentError, UsageError, format_diagnostics
+from generator.keys import ENV_BUNDLE, Keyring, KeyringError, assert_outside, keys_dir, \
+    load_keyring
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -49,29 +52,29 @@ def _parser() -> argparse.ArgumentParser:
     content_args(p)
     p.add_argument("--port", type=int, default=8000)
     p = commands.add_parser("keys", help="manage signing keys (RUGZAK_KEYS_DIR, default keys/)")
-    p.add_argument("action", choices=["new", "rotate"])
+    p.add_argument("action", choices=["new", "rotate", "export", "compromise"],
+                   help="new: create keys; rotate: new keys sign from now on, old ones stay "
+                        "published; export: print the keys as one base64 string for the "
+                        "RUGZAK_KEYS_BUNDLE CI secret; compromise KEY_ID: stop publishing a "
+                        "key (then rotate and rebuild to re-sign)")
+    p.add_argument("key_id", nargs="?", help="with 'compromise': the key to withdraw")
     p.add_argument("--if-missing", action="store_true",
                    help="with 'new': do nothing when keys already exist")
     return parser
 
 
-def _keys_dir() -> Path:
-    return Path(os.environ.get("RUGZAK_KEYS_DIR") or "keys")
-
-
-def _load_secret() -> bytes:
-    from generator.keys import load_keyring
-    return load_keyring(_keys_dir()).site_secret
+def _load_keys(content: Path, output: Path) -> Keyring:
+    """The keyring (bundle env var, RUGZAK_KEYS_DIR or keys/), refused inside content/output."""
+    ring = load_keyring()
+    if not os.environ.get(ENV_BUNDLE):
+        assert_outside(keys_dir(), [content, output])
+    return ring
 
 
 def _cmd_build(args: argparse.Namespace, now: datetime) -> int:
-    from generator.keys import KeyringError
-    try:
-        secret = _load_secret()
-    except KeyringError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    report = build(args.content, args.output, args.base_url, secret, now)
+    keyring = _load_keys(args.content, args.output)
+    report = build(args.content, args.output, args.base_url, keyring, now,
+                   DiskCache(cache_dir()))
     if not args.quiet:
         print(f"built {args.output}: {report.summary()}")
     return EXIT_OK
@@ -88,7 +91,8 @@ def _cmd_serve(args: argparse.Namespace, now: datetime) -> int:
     with tempfile.TemporaryDirectory(prefix="rugzak-serve-") as folder:
         output = Path(folder) / "site"
         base_url = args.base_url or f"http://127.0.0.1:{args.port}/"
-        build(args.content, output, base_url, _load_secret(), now)
+        build(args.content, output, base_url, _load_keys(args.content, output), now,
+              DiskCache(cache_dir()))
         handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(output))
         server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
         print(f"serving {base_url} (Ctrl+C to stop)")
@@ -103,9 +107,19 @@ def _cmd_serve(args: argparse.Namespace, now: datetime) -> int:
 
 def _cmd_keys(args: argparse.Namespace, now: datetime) -> int:
     from generator import keys
-    folder = _keys_dir()
+    folder = keys_dir()
+    if args.action == "export":
+        print(keys.export_bundle(keys.load_keyring(folder)))
+        return EXIT_OK
+    if args.action == "compromise":
+        if not args.key_id:
+            raise UsageError("keys compromise needs the KEY_ID to withdraw")
+        ring = keys.mark_compromised(folder, args.key_id)
+        print(f"{args.key_id} is withdrawn; run `rugzak keys rotate` if it was active, "
+              "then rebuild to re-sign every award")
+        return EXIT_OK
     if args.action == "new":
-        if args.if_missing and keys.keyring_exists(folder):
+        if args.if_missing and (folder / keys.KEYRING_FILE).exists():
             print(f"keys already present in {folder}/")
             return EXIT_OK
         ring = keys.create_keyring(folder, now.date())
@@ -130,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args, now)
     except ContentError as exc:
         print(format_diagnostics(exc.diagnostics), file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyringError as exc:
+        print(f"rugzak: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except (UsageError, ValueError) as exc:
         print(f"rugzak: error: {exc}", file=sys.stderr)

@@ -117,3 +117,23 @@ def json_schema(kind: str) -> dict[str, Any]:
         "required": [s.name for s in specs if s.required],
         "properties": {s.name: _field_schema(s) for s in specs},
     }
+
+
+SCHEMA_DIR = __import__("pathlib").Path(__file__).parent / "schemas"
+
+
+def schema_text(kind: str) -> str:
+    """The committed text of a kind's JSON Schema file."""
+    import json
+    return json.dumps(json_schema(kind), ensure_ascii=False, indent=2) + "\n"
+
+
+def write_schemas() -> None:
+    """Regenerate `generator/schemas/*.schema.json` (run: python -m generator.schema)."""
+    SCHEMA_DIR.mkdir(exist_ok=True)
+    for kind in SPECS:
+        (SCHEMA_DIR / f"{kind}.schema.json").write_text(schema_text(kind), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_schemas()

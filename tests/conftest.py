@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +15,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=timezone.utc)
-SECRET = b"test-site-secret-0123456789abcdef"
+FIXTURE_KEYS = ROOT / "tests" / "fixtures" / "keys"  # test-only keys, committed on purpose
+
+
+def copy_test_keys(target: Path) -> Path:
+    """Copy the committed test keys to `target` with the modes a real key folder has."""
+    shutil.copytree(FIXTURE_KEYS, target)
+    target.chmod(0o700)
+    for path in target.iterdir():
+        path.chmod(0o600)  # Git does not keep file modes; the loader refuses readable keys
+    return target
+
+
+@pytest.fixture(scope="session")
+def keyring(tmp_path_factory: pytest.TempPathFactory):
+    """The committed test keyring, loaded."""
+    from generator.keys import load_keyring
+    return load_keyring(copy_test_keys(tmp_path_factory.mktemp("k") / "keys"))
 
 
 def png_bytes(size: int = 64, colour: tuple[int, int, int] = (30, 120, 200)) -> bytes:

@@ -1,0 +1,141 @@
+"""End to end: build the demo site with the real CLI, then let independent validators judge it.
+
+Awards whose `expires` date has passed are *meant* to be rejected by every verifier (an expired
+badge is not valid); everything else must be accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, copy_test_keys
+from oracles import require_oracles, run_oracle
+
+BASE_URL = "http://127.0.0.1:8765/"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo site built by `python -m generator build` into a temporary folder."""
+    require_oracles()
+    work = tmp_path_factory.mktemp("e2e")
+    env = dict(os.environ, RUGZAK_KEYS_DIR=str(copy_test_keys(work / "keys")),
+               RUGZAK_CACHE_DIR=str(work / "cache"))
+    result = subprocess.run([sys.executable, "-m", "generator", "build", "--content",
+                             str(ROOT / "content"), "--output", str(work / "site"),
+                             "--base-url", BASE_URL], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    return work / "site"
+
+
+def awards(site: Path) -> dict[str, dict]:
+    """Award id → its hosted OB 2.0 assertion."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted((site / "assertions").glob("*.json"))}
+
+
+def expired_ids(site: Path) -> set[str]:
+    now = datetime.now(timezone.utc)
+    return {award_id for award_id, doc in awards(site).items() if "expires" in doc
+            and datetime.fromisoformat(doc["expires"].replace("Z", "+00:00")) <= now}
+
+
+def test_ob2_validator_accepts_every_hosted_assertion_but_expired_ones(demo: Path) -> None:
+    run = run_oracle("ob2-validate", demo, BASE_URL)
+    expired = expired_ids(demo)
+    failed = {Path(item).stem for item in run.items("FAIL")}
+    assert failed == expired, run.output[-4000:]
+    for award_id in expired:
+        assert "expired on" in run.reasons(f"assertions/{award_id}.json")
+    assert run.ok == len(awards(demo)) - len(expired)
+
+
+def test_ob2_validator_accepts_signed_assertions(demo: Path) -> None:
+    files = sorted(demo.glob("a/*/assertion.jws"))
+    assert len(files) == len(awards(demo))
+    run = run_oracle("ob2-validate", demo, BASE_URL, *files)
+    failed = {Path(item).parent.name for item in run.items("FAIL")}
+    assert failed == expired_ids(demo), run.output[-4000:]
+    assert run.ok == len(files) - len(failed)
+
+
+def test_vc_verifier_accepts_every_credential_and_jwt(demo: Path) -> None:
+    run = run_oracle("vc-verify", "--site", demo, "--base-url", BASE_URL)
+    expired = expired_ids(demo)
+    count = len(awards(demo))
+    failed = {Path(item).parent.name for item in run.items("FAIL")}
+    assert failed == expired, run.output[-4000:]
+    assert run.ok == 2 * (count - len(expired))
+    assert run.ok + run.failed == 2 * count
+
+
+def test_expired_credentials_verify_before_their_expiry(demo: Path) -> None:
+    expired = sorted(expired_ids(demo))
+    if not expired:
+        pytest.skip("the demo has no expired award today")
+    files = [demo / "a" / i / name for i in expired for name in ("credential.json",
+                                                                   "credential.jwt")]
+    run = run_oracle("vc-verify", "--site", demo, "--base-url", BASE_URL,
+                     "--now", "2024-12-31T00:00:00Z", *files)
+    assert (run.ok, run.failed) == (len(files), 0), run.output
+
+
+def test_eddsa_vc_jwts_verify(demo: Path) -> None:
+    files = sorted(demo.glob("a/*/credential-eddsa.jws"))
+    run = run_oracle("vc-verify", "--site", demo, "--base-url", BASE_URL, *files)
+    assert {Path(i).parent.name for i in run.items("FAIL")} == expired_ids(demo), run.output
+    assert run.ok == len(files) - len(expired_ids(demo))
+    assert "EdDSA" in run.output
+
+
+def test_ob3_schema_accepts_credentials_and_profile(demo: Path) -> None:
+    files = sorted(demo.glob("a/*/credential.json")) + [demo / "issuer-ob3.json"]
+    run = run_oracle("ob3-schema", *files)
+    assert (run.ok, run.failed) == (len(files), 0), run.output[-3000:]
+
+
+def test_links_all_resolve(demo: Path) -> None:
+    run = run_oracle("links", demo, BASE_URL)
+    assert run.failed == 0, run.output[-3000:]
+    assert run.ok > 1000
+
+
+def test_every_page_is_valid_html(demo: Path) -> None:
+    run = run_oracle("html-check", demo)
+    assert run.failed == 0, run.output[-3000:]
+    assert run.ok == len(list(demo.rglob("*.html")))
+
+
+def test_tampered_credentials_are_rejected(demo: Path, tmp_path: Path) -> None:
+    award_id = sorted(set(awards(demo)) - expired_ids(demo))[0]
+    folder = demo / "a" / award_id
+    credential = json.loads((folder / "credential.json").read_text())
+    credential["credentialSubject"]["achievement"]["name"] = "Lasser niveau 4"
+    (tmp_path / "credential.json").write_text(json.dumps(credential))
+    header, payload, signature = (folder / "credential.jwt").read_text().strip().split(".")
+    (tmp_path / "credential.jwt").write_text(f"{header}.{payload[:-4]}AAAA.{signature}")
+    run = run_oracle("vc-verify", "--base-url", BASE_URL, "--site", demo,
+                     tmp_path / "credential.json", tmp_path / "credential.jwt")
+    assert (run.ok, run.failed) == (0, 2), run.output
+    header, payload, signature = (folder / "assertion.jws").read_text().strip().split(".")
+    (tmp_path / "tampered.jws").write_text(f"{header}.{payload}.{signature[:-6]}AAAAAA")
+    run = run_oracle("ob2-validate", demo, BASE_URL, tmp_path / "tampered.jws")
+    assert (run.ok, run.failed) == (0, 1), run.output
+
+
+def test_no_identifier_or_private_key_in_output(demo: Path) -> None:
+    import yaml
+    identifiers = {yaml.safe_load(p.read_text())["identifier"].strip().lower()
+                   for p in (ROOT / "content" / "learners").glob("*.yaml")}
+    for path in demo.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes().lower()
+            assert b"private key-----" not in data, path
+            for identifier in identifiers:
+                assert identifier.encode() not in data, (path, identifier)
