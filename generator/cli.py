@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("serve", help="build into a temporary folder and serve it locally")
     content_args(p)
     p.add_argument("--port", type=int, default=8000)
+    p = commands.add_parser("verify", help="verify credentials: OB 3.0 JSON or VC-JWT, OB 2.0 "
+                                          "JWS or hosted assertion, baked PNG/SVG")
+    p.add_argument("inputs", nargs="+", metavar="PATH|URL")
+    p.add_argument("--site", type=Path, help="verify offline against this built site folder")
+    p.add_argument("--now", help="check dates as of this ISO date-time instead of now")
     p = commands.add_parser("keys", help="manage signing keys (RUGZAK_KEYS_DIR, default keys/)")
     p.add_argument("action", choices=["new", "rotate", "export", "compromise"],
                    help="new: create keys; rotate: new keys sign from now on, old ones stay "
@@ -130,7 +135,29 @@ def _cmd_keys(args: argparse.Namespace, now: datetime) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"build": _cmd_build, "check": _cmd_check, "serve": _cmd_serve, "keys": _cmd_keys}
+def _cmd_verify(args: argparse.Namespace, now: datetime) -> int:
+    from generator.resolve import Resolver
+    from generator.verify import now_utc, verify_input
+    if args.site is not None and not args.site.is_dir():
+        raise UsageError(f"--site {args.site}: not a folder")
+    moment = now_utc()
+    if args.now:
+        try:
+            moment = datetime.fromisoformat(args.now.replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"--now {args.now!r} is not an ISO date-time") from None
+        if moment.tzinfo is None:
+            raise UsageError("--now needs a time zone, e.g. 2025-01-01T00:00:00Z")
+    resolver = Resolver(site=args.site)
+    valid = True
+    for item in args.inputs:
+        for report in verify_input(item, resolver, moment):
+            print(report.format())
+            valid = valid and report.valid
+    return EXIT_OK if valid else EXIT_FAILURE
+
+
+COMMANDS = {"verify": _cmd_verify, "build": _cmd_build, "check": _cmd_check, "serve": _cmd_serve, "keys": _cmd_keys}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -158,3 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rugzak: interrupted; the previous output is unchanged", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: a message, not a traceback
+        if os.environ.get("RUGZAK_DEBUG"):
+            raise
+        print(f"rugzak: internal error: {type(exc).__name__}: {exc}\n  hint: this is a bug in "
+              "Rugzak; run again with RUGZAK_DEBUG=1 for details and report it", file=sys.stderr)
+        return EXIT_FAILURE

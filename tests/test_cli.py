@@ -1,0 +1,91 @@
+"""The command line: exit codes 0/1/2, readable errors, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT, copy_test_keys, make_site
+
+
+def rugzak(*args: str, cwd: Path | None = None, env: dict | None = None
+           ) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if k != "RUGZAK_KEYS_BUNDLE"}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True,
+                          text=True, cwd=cwd or ROOT, env=full_env)
+
+
+def test_version_and_help() -> None:
+    assert rugzak("--version").stdout.startswith("rugzak ")
+    result = rugzak("--help")
+    assert result.returncode == 0 and "build" in result.stdout
+
+
+def test_usage_errors_exit_2() -> None:
+    assert rugzak().returncode == 2
+    assert rugzak("frobnicate").returncode == 2
+    assert rugzak("build", "--no-such-flag").returncode == 2
+
+
+def test_check_reports_content_errors_with_exit_1(tmp_path: Path) -> None:
+    content = make_site(tmp_path, {"awards/wp-0001.yaml": "learner: fatma\nbadge: lassen-basis\n"
+                                                          "issued: 2025-01-01\n"})
+    result = rugzak("check", "--content", str(content))
+    assert result.returncode == 1
+    assert "content/awards/wp-0001.yaml:1: error: unknown learner 'fatma'" in result.stderr
+    assert "did you mean 'fatima'?" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_build_without_keys_says_how_to_create_them(tmp_path: Path) -> None:
+    content = make_site(tmp_path)
+    result = rugzak("build", "--content", str(content), "--output", str(tmp_path / "out"),
+                    cwd=tmp_path, env={"RUGZAK_KEYS_DIR": str(tmp_path / "nokeys")})
+    assert result.returncode == 1
+    assert "rugzak keys new" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_build_refuses_keys_inside_content(tmp_path: Path) -> None:
+    content = make_site(tmp_path)
+    keys = copy_test_keys(content / "keys")
+    result = rugzak("build", "--content", str(content), "--output", str(tmp_path / "out"),
+                    cwd=tmp_path, env={"RUGZAK_KEYS_DIR": str(keys)})
+    assert result.returncode == 1
+    assert "is inside" in result.stderr and "private keys could be published" in result.stderr
+
+
+def test_build_refuses_a_private_key_file_in_content(tmp_path: Path) -> None:
+    content = make_site(tmp_path)
+    pem = next((ROOT / "tests/fixtures/keys").glob("rsa-*.pem")).read_text()
+    (content / "badges" / "oops.pem").write_text(pem)
+    keys = copy_test_keys(tmp_path / "keys")
+    result = rugzak("build", "--content", str(content), "--output", str(tmp_path / "out"),
+                    cwd=tmp_path, env={"RUGZAK_KEYS_DIR": str(keys)})
+    assert result.returncode == 1
+    assert "private key material in the content folder" in result.stderr
+
+
+def test_build_and_keys_lifecycle(tmp_path: Path) -> None:
+    content = make_site(tmp_path)
+    env = {"RUGZAK_KEYS_DIR": str(tmp_path / "keys"), "RUGZAK_CACHE_DIR": str(tmp_path / "c")}
+    assert rugzak("keys", "new", cwd=tmp_path, env=env).returncode == 0
+    assert (tmp_path / "keys").stat().st_mode & 0o077 == 0
+    again = rugzak("keys", "new", cwd=tmp_path, env=env)
+    assert again.returncode == 1 and "already exist" in again.stderr
+    assert rugzak("keys", "new", "--if-missing", cwd=tmp_path, env=env).returncode == 0
+    out = tmp_path / "out"
+    result = rugzak("build", "--content", str(content), "--output", str(out), cwd=tmp_path,
+                    env=env)
+    assert result.returncode == 0, result.stderr
+    assert "1 issuers, 1 badges, 2 learners, 2 awards" in result.stdout
+    assert (out / "a/wp-0001/credential.json").is_file()
+    bundle = rugzak("keys", "export", cwd=tmp_path, env=env).stdout.strip()
+    from_bundle = rugzak("build", "--content", str(content), "--output", str(tmp_path / "o2"),
+                         cwd=tmp_path, env={"RUGZAK_KEYS_BUNDLE": bundle,
+                                            "RUGZAK_KEYS_DIR": str(tmp_path / "none")})
+    assert from_bundle.returncode == 0, from_bundle.stderr
