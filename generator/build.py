@@ -74,14 +74,44 @@ def load_site(content: Path, now: datetime, base_url: str | None,
     return timer.run("model", lambda: build_site(valid, now))  # type: ignore[return-value]
 
 
-def privacy_leaks(files: list[OutputFile], site: Site) -> list[str]:
-    """Output files containing a learner identifier (e-mail) from the records."""
+_EMAIL_LIKE = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# International (+31 6 1234 5678, 0031…) or national with a leading 0 (06-12345678,
+# 010 123 4567); never inside a longer token, so hashes, keys and ids do not match.
+_PHONE_LIKE = re.compile(rb"(?<![\w$/+=.-])(?:(?:\+|00)[1-9]\d{0,2}[ -]?\d(?:[ -]?\d){6,11}"
+                         rb"|0\d{1,3}[ -]\d(?:[ -]?\d){5,8}|06-?\d{8})(?![\w])")
+_TEXT_SUFFIXES = (".html", ".json", ".xml", ".txt", ".jwt", ".jws", ".svg", ".css", ".js")
+
+
+def _digits(text: bytes | str) -> str:
+    value = text.decode() if isinstance(text, bytes) else text
+    return re.sub(r"\D", "", value.replace("+", "00", 1) if value.startswith("+") else value)
+
+
+def privacy_leaks(files: list[OutputFile], site: Site) -> list[tuple[str, str]]:
+    """(file, what) for every learner identifier, and every e-mail address or phone number
+    that was not declared public (issuers' `email` and `telephone`), found in the output."""
     secrets = sorted({l.identifier for l in site.learners}, key=len, reverse=True)
-    if not secrets:
-        return []
-    pattern = re.compile("|".join(re.escape(s) for s in secrets).encode("utf-8"),
-                         re.IGNORECASE)
-    return [f.path for f in files if pattern.search(f.data)]
+    identifiers = re.compile("|".join(re.escape(s) for s in secrets).encode("utf-8"),
+                             re.IGNORECASE) if secrets else None
+    public_emails = {i.email.lower() for i in site.issuers}
+    public_phones = {_digits(i.telephone) for i in site.issuers if i.telephone}
+    public_phones |= {"0" + p[4:] for p in public_phones if p.startswith("0031")}
+    found: list[tuple[str, str]] = []
+    for item in files:
+        if identifiers is not None and identifiers.search(item.data):
+            found.append((item.path, "a learner's identifier (e-mail, URL or DID)"))
+            continue
+        if not item.path.endswith(_TEXT_SUFFIXES):
+            continue
+        for match in _EMAIL_LIKE.finditer(item.data):
+            if match.group().decode("utf-8", "replace").lower() not in public_emails:
+                found.append((item.path, f"the e-mail address {match.group().decode()!r}"))
+                break
+        for match in _PHONE_LIKE.finditer(item.data):
+            if _digits(match.group()) not in public_phones:
+                found.append((item.path, f"the phone number {match.group().decode()!r}"))
+                break
+    return found
 
 
 def key_material_leaks(files: list[OutputFile], keyring: Keyring) -> list[str]:
@@ -145,10 +175,11 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
                                        "themes") for item in exposed])
     leaks = privacy_leaks(files, site)
     if leaks:
-        raise ContentError([Diagnostic(path, 0, "a learner's e-mail address would be "
-                                       "published in this file", "remove it from the "
-                                       "records (narratives, evidence, names)")
-                            for path in leaks])
+        raise ContentError([Diagnostic(path, 0, f"privacy guard: {what} would be published "
+                                       "in this file", "remove it from the records "
+                                       "(narratives, evidence, criteria); an address meant "
+                                       "to be public belongs in an issuer's email/telephone")
+                            for path, what in leaks])
     report.files = timer.run("write", lambda: write_site(files, output))  # type: ignore[assignment]
     report.counts = {"issuers": len(site.issuers), "badges": len(site.badges),
                      "learners": len(site.learners), "awards": len(site.awards)}

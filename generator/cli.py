@@ -56,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="PATH|URL")
     p.add_argument("--site", type=Path, help="verify offline against this built site folder")
     p.add_argument("--now", help="check dates as of this ISO date-time instead of now")
+    p = commands.add_parser("status", help="allocate status list indices for new awards")
+    p.add_argument("action", choices=["allocate"],
+                   help="allocate: give every award without one a random, never reused index "
+                        "in CONTENT/status.yaml (commit that file)")
+    p.add_argument("--content", type=Path, default=Path("content"))
     p = commands.add_parser("keys", help="manage signing keys (RUGZAK_KEYS_DIR, default keys/)")
     p.add_argument("action", choices=["new", "rotate", "export", "compromise"],
                    help="new: create keys; rotate: new keys sign from now on, old ones stay "
@@ -157,7 +162,33 @@ def _cmd_verify(args: argparse.Namespace, now: datetime) -> int:
     return EXIT_OK if valid else EXIT_FAILURE
 
 
-COMMANDS = {"verify": _cmd_verify, "build": _cmd_build, "check": _cmd_check, "serve": _cmd_serve, "keys": _cmd_keys}
+def _cmd_status(args: argparse.Namespace, now: datetime) -> int:
+    from generator.load import RECORD_FOLDERS
+    import yaml
+
+    from generator.status import STATUS_FILE, allocate, read_indices, write_indices
+    if not (args.content / "site.yaml").is_file():
+        raise UsageError(f"{args.content} is not a content folder (no site.yaml)")
+    folder, extensions = RECORD_FOLDERS["award"]
+    award_ids = [p.stem for p in (args.content / folder).glob("*")
+                 if p.suffix in extensions and not p.name.startswith(".")]
+    path = args.content / STATUS_FILE
+    try:
+        existing = read_indices(path)
+    except (ValueError, TypeError, AttributeError, yaml.YAMLError) as exc:
+        print(f"{path}: error: cannot read the ledger ({exc}); fix it by hand first",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    updated = allocate(existing, award_ids)
+    added = len(updated) - len(existing)
+    if added:
+        write_indices(path, updated)
+    print(f"{path}: {added} new status index{'es' if added != 1 else ''}, "
+          f"{len(updated)} in all")
+    return EXIT_OK
+
+
+COMMANDS = {"status": _cmd_status, "verify": _cmd_verify, "build": _cmd_build, "check": _cmd_check, "serve": _cmd_serve, "keys": _cmd_keys}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

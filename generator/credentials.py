@@ -23,6 +23,7 @@ from generator.did import did_document, did_document_path, jwks, site_did, \
 from generator.keys import RS256, Keyring, SigningKey, public_jwk, public_pem
 from generator.model import Award, Issuer, Site
 from generator.render import json_bytes
+from generator.status import encode_bitstring
 from generator.sign import SignatureCache, compact_json, sign_data_integrity, sign_jws, \
     vc_jwt_claims
 from generator.write import OutputFile
@@ -74,10 +75,30 @@ def _issuer_documents(site: Site, keyring: Keyring) -> list[OutputFile]:
                 "@context": ob2.OB2_CONTEXT, "type": "CryptographicKey", "id": site.url(path),
                 "owner": owner, "publicKeyPem": public_pem(key)})))
         path = revocation_list_path(issuer)
+        revoked = [{"id": assertion_id, "revocationReason":
+                    award.revocation.reason.get(site.default_language)}
+                   for award in site.awards
+                   if award.revocation is not None and award.badge.issuer == issuer
+                   for assertion_id in (ob3.credential_id(site, award, "ob2"),
+                                        site.url(model.assertion_json(award)))]
         files.append(OutputFile(path, json_bytes({
             "@context": ob2.OB2_CONTEXT, "type": "RevocationList", "id": site.url(path),
-            "issuer": owner, "revokedAssertions": []})))
+            "issuer": owner, "revokedAssertions": revoked})))
     return files
+
+
+def _status_list(site: Site, keyring: Keyring, did: str,
+                 cache: SignatureCache | None) -> OutputFile:
+    """The signed revocation status list; `validFrom` is the newest date in the records."""
+    revoked = [a.status_index for a in site.awards if a.revocation is not None]
+    dates = [a.issued for a in site.awards] + [a.revocation.date for a in site.awards
+                                               if a.revocation is not None]
+    valid_from = ob2.iso_datetime(max(dates)) if dates else "2000-01-01T00:00:00Z"
+    unsigned = ob3.status_list_credential(site, did, encode_bitstring(revoked), valid_from)
+    key = keyring.active_ed25519
+    signed = sign_data_integrity(unsigned, key, verification_method_id(did, key), valid_from,
+                                 cache)
+    return OutputFile(ob3.STATUS_LIST_PATH, json_bytes(signed))
 
 
 def signed_assertion(site: Site, award: Award, keyring: Keyring) -> str:
@@ -126,6 +147,7 @@ def sign_site(site: Site, keyring: Keyring, cache: SignatureCache | None = None)
     files += [OutputFile(ob3.achievement_path(b), json_bytes(ob3.achievement_document(
         site, b, did))) for b in site.badges]
     files += _issuer_documents(site, keyring)
+    files.append(_status_list(site, keyring, did, cache))
     links: dict[str, dict[str, Any]] = {}
     for award in site.awards:
         files += _award_files(site, award, keyring, did, cache)

@@ -24,7 +24,10 @@ RECORD_FOLDERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "learner": ("learners", (".yaml", ".yml")),
     "award": ("awards", (".yaml", ".yml")),
 }
-MAX_RECORD_BYTES = 1_000_000
+# Site-wide files beside site.yaml: revocations (award id → date, reason) and the status list
+# ledger (award id → status list index, allocated once and never reused).
+SPECIAL_FILES = ("revocations", "status")
+MAX_RECORD_BYTES = 5_000_000
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _constructor = yaml.constructor.SafeConstructor()
 
@@ -60,6 +63,7 @@ class LoadedContent:
     root: Path
     site: RawRecord | None
     records: tuple[RawRecord, ...]
+    special: dict[str, RawRecord] = field(default_factory=dict)  # revocations, status
 
 
 class _LoadProblem(Exception):
@@ -235,10 +239,17 @@ def load_content(root: Path) -> tuple[LoadedContent, list[Diagnostic]]:
         problems.append(Diagnostic(display_path(site_path, root), 0, "site.yaml is missing",
                                    "every content folder needs a site.yaml; "
                                    "`rugzak init DIR` creates one"))
+    special: dict[str, RawRecord] = {}
+    for kind in SPECIAL_FILES:
+        path = root / f"{kind}.yaml"
+        if path.is_file() or path.is_symlink():
+            loaded_special = attempt(kind, path)
+            if loaded_special is not None:
+                special[kind] = loaded_special
     records: list[RawRecord] = []
     for kind, (folder, extensions) in RECORD_FOLDERS.items():
         for path in _record_files(root / folder, extensions):
             record = attempt(kind, path)
             if record is not None:
                 records.append(record)
-    return LoadedContent(root, site, tuple(records)), problems
+    return LoadedContent(root, site, tuple(records), special), problems

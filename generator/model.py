@@ -58,14 +58,23 @@ class BadgeClass:
     image_format: str            # "png" or "svg"
     issuer: Issuer
     tags: tuple[str, ...]
+    valid_for: tuple[int, int] | None  # (months, days) each award stays valid
 
 
 @dataclass(frozen=True)
 class Learner:
     slug: str
     name: str
-    identifier: str              # normalised e-mail; only ever published hashed
+    identifier: str              # normalised e-mail, URL or DID; only ever published hashed
     visibility: str              # public | unlisted | private
+    did: str | None = None       # the learner's own DID, published as credentialSubject.id
+
+    @property
+    def identifier_type(self) -> str:
+        """email, url or did — how the identifier is labelled when hashed."""
+        if self.identifier.startswith("did:"):
+            return "did"
+        return "url" if self.identifier.startswith(("http://", "https://")) else "email"
 
     @property
     def has_profile(self) -> bool:
@@ -81,6 +90,12 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Revocation:
+    date: datetime
+    reason: Localized
+
+
+@dataclass(frozen=True)
 class Award:
     id: str
     learner: Learner
@@ -90,8 +105,10 @@ class Award:
     narrative: Localized | None
     narrative_html: Localized | None
     evidence: tuple[Evidence, ...]
-    status: str                  # valid | expired
+    status: str                  # valid | expired | revoked
     expires_soon: bool
+    status_index: int            # this award's bit in the site's status list
+    revocation: Revocation | None = None
 
 
 @dataclass(frozen=True)
@@ -197,11 +214,23 @@ def _build_badge(record: CleanRecord, issuers: dict[str, Issuer], site_issuer: s
     return BadgeClass(record.id, Localized(v["name"], default),
                       Localized(v["description"], default), Localized(criteria, default),
                       Localized(html, default), image, inspect_image(image).format,
-                      issuers[v.get("issuer", site_issuer)], tuple(v.get("tags", ())))
+                      issuers[v.get("issuer", site_issuer)], tuple(v.get("tags", ())),
+                      v.get("valid_for"))
+
+
+def add_period(start: datetime, months: int, days: int) -> datetime:
+    """`start` plus a number of months (day clamped to the month's end) and days."""
+    import calendar
+    from datetime import timedelta
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day) + timedelta(days=days)
 
 
 def _build_award(record: CleanRecord, learners: dict[str, Learner],
-                 badges: dict[str, BadgeClass], now: datetime, default: str) -> Award:
+                 badges: dict[str, BadgeClass], now: datetime, default: str,
+                 status_index: int, revocation: dict | None) -> Award:
     v = record.values
     narrative = _localized(v.get("narrative"), default)
     narrative_html = (Localized({k: render_markdown(t) for k, t in narrative.values.items()},
@@ -209,12 +238,18 @@ def _build_award(record: CleanRecord, learners: dict[str, Learner],
     evidence = tuple(Evidence(e["url"], _localized(e.get("name"), default),
                               _localized(e.get("description"), default))
                      for e in v.get("evidence", ()))
+    badge = badges[v["badge"]]
     expires = v.get("expires")
+    if expires is None and badge.valid_for is not None:
+        expires = add_period(v["issued"], *badge.valid_for)
     expired = expires is not None and expires <= now
-    soon = (expires is not None and not expired
+    revoked = (Revocation(revocation["date"], Localized(revocation["reason"], default))
+               if revocation else None)
+    soon = (expires is not None and not expired and revoked is None
             and (expires - now).days < EXPIRES_SOON_DAYS)
-    return Award(record.id, learners[v["learner"]], badges[v["badge"]], v["issued"], expires,
-                 narrative, narrative_html, evidence, "expired" if expired else "valid", soon)
+    status = "revoked" if revoked else "expired" if expired else "valid"
+    return Award(record.id, learners[v["learner"]], badge, v["issued"], expires,
+                 narrative, narrative_html, evidence, status, soon, status_index, revoked)
 
 
 def build_site(content: ValidContent, now: datetime) -> Site:
@@ -228,9 +263,14 @@ def build_site(content: ValidContent, now: datetime) -> Site:
     learners = {}
     for r in content.of_kind("learner"):
         slug = r.values.get("slug", r.id)
-        learners[slug] = Learner(slug, r.values["name"], normalise_email(r.values["identifier"]),
-                                 r.values.get("visibility", "unlisted"))
-    awards = [_build_award(r, learners, badges, now, default) for r in content.of_kind("award")]
+        identifier = r.values["identifier"]
+        if "@" in identifier and not identifier.startswith(("did:", "http")):
+            identifier = normalise_email(identifier)
+        learners[slug] = Learner(slug, r.values["name"], identifier,
+                                 r.values.get("visibility", "unlisted"), r.values.get("did"))
+    awards = [_build_award(r, learners, badges, now, default, content.status_indices[r.id],
+                           content.revocations.get(r.id))
+              for r in content.of_kind("award")]
     return Site(
         title=Localized(s["title"], default),
         description=_localized(s.get("description"), default),

@@ -71,7 +71,9 @@ def badge_class(site: Site, badge: BadgeClass) -> dict[str, Any]:
 def recipient(site_secret: bytes, award: Award) -> dict[str, Any]:
     """Hashed e-mail IdentityObject with a per-award salt (§A.7)."""
     salt = award_salt(site_secret, award.id)
-    return {"type": "email", "hashed": True, "salt": salt,
+    # "validator accepts only id, email, url, telephone" as the identity type (§A.7)
+    kind = {"email": "email", "url": "url", "did": "id"}[award.learner.identifier_type]
+    return {"type": kind, "hashed": True, "salt": salt,
             "identity": identity_hash(award.learner.identifier, salt)}
 
 
@@ -101,8 +103,19 @@ def _evidence(evidence: model.Evidence, lang: str) -> dict[str, Any]:
     return item
 
 
+def revoked_assertion(site: Site, award: Award) -> dict[str, Any]:
+    """The spec's revoked form of a hosted assertion (§A.9: a static host cannot answer 410,
+    "any response whose body declares revoked: true" means invalid)."""
+    assert award.revocation is not None
+    return {"@context": OB2_CONTEXT, "id": site.url(model.assertion_json(award)),
+            "revoked": True,
+            "revocationReason": award.revocation.reason.get(site.default_language)}
+
+
 def hosted_assertion(site: Site, award: Award, site_secret: bytes) -> dict[str, Any]:
-    """The hosted Assertion, served at its own `id`."""
+    """The hosted Assertion, served at its own `id` (its revoked form once revoked)."""
+    if award.revocation is not None:
+        return revoked_assertion(site, award)
     return {
         "@context": OB2_CONTEXT,
         "type": "Assertion",

@@ -23,6 +23,7 @@ OB3_EXTENSIONS = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
 CONTEXTS = [VC_CONTEXT, OB3_CONTEXT, OB3_EXTENSIONS]
 ACHIEVEMENT_SCHEMA = ("https://purl.imsglobal.org/spec/ob/v3p0/schema/json/"
                       "ob_v3p0_achievementcredential_schema.json")
+STATUS_LIST_PATH = "status/revocation-1.json"
 # Fixed namespace for credential ids: uuid5(namespace, award URL) is stable across rebuilds.
 _CREDENTIAL_NAMESPACE = uuid.UUID("6f1c3b1e-8a52-4a8e-9d0e-7a1f0b6c2d41")
 
@@ -93,14 +94,16 @@ def credential(site: Site, award: Award, site_secret: bytes, issuer_did: str) ->
     """The unsigned OpenBadgeCredential of an award."""
     lang = site.default_language
     salt = award_salt(site_secret, award.id)
-    subject: dict[str, Any] = {
-        "type": ["AchievementSubject"],
-        "identifier": [{"type": "IdentityObject", "identityType": "emailAddress",
-                        "hashed": True, "identityHash": identity_hash(award.learner.identifier,
-                                                                      salt),
-                        "salt": salt}],
-        "achievement": achievement(site, award.badge, issuer_did),
-    }
+    identity_type = "emailAddress" if award.learner.identifier_type == "email" \
+        else "identifier"
+    subject: dict[str, Any] = {"type": ["AchievementSubject"]}
+    if award.learner.did:
+        subject["id"] = award.learner.did
+    subject["identifier"] = [{"type": "IdentityObject", "identityType": identity_type,
+                              "hashed": True,
+                              "identityHash": identity_hash(award.learner.identifier, salt),
+                              "salt": salt}]
+    subject["achievement"] = achievement(site, award.badge, issuer_did)
     if award.narrative:
         subject["narrative"] = award.narrative.get(lang)
     doc: dict[str, Any] = {
@@ -127,4 +130,26 @@ def credential(site: Site, award: Award, site_secret: bytes, issuer_did: str) ->
     doc["evidence"] = evidence
     doc["credentialSchema"] = [{"id": ACHIEVEMENT_SCHEMA,
                                 "type": "1EdTechJsonSchemaValidator2019"}]
+    list_url = site.url(STATUS_LIST_PATH)
+    # §C.5b: statusListIndex is "an integer >= 0 as a base-10 string"
+    doc["credentialStatus"] = {"id": f"{list_url}#{award.status_index}",
+                               "type": "BitstringStatusListEntry",
+                               "statusPurpose": "revocation",
+                               "statusListIndex": str(award.status_index),
+                               "statusListCredential": list_url}
     return doc
+
+
+def status_list_credential(site: Site, issuer_did: str, encoded_list: str,
+                           valid_from: str) -> dict[str, Any]:
+    """The unsigned BitstringStatusListCredential (signed like every credential)."""
+    list_url = site.url(STATUS_LIST_PATH)
+    return {
+        "@context": [VC_CONTEXT],
+        "id": list_url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": issuer_did,
+        "validFrom": valid_from,
+        "credentialSubject": {"id": f"{list_url}#list", "type": "BitstringStatusList",
+                              "statusPurpose": "revocation", "encodedList": encoded_list},
+    }

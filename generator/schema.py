@@ -13,6 +13,10 @@ from typing import Any
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
 VISIBILITIES = ("public", "unlisted", "private")
+DID_PATTERN = r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]+$"
+RECIPIENT_PATTERN = (r"^([^@\s]+@[^@\s]+\.[^@\s]+|https?://[^\s]+|"
+                     r"did:[a-z0-9]+:[A-Za-z0-9._:%-]+)$")
+DURATION_PATTERN = r"^P(?=\d)(\d+Y)?(\d+M)?(\d+D)?$"
 MAX_SLUG_LENGTH = 64
 
 
@@ -50,11 +54,16 @@ SPECS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("image", "path", True, "PNG or SVG badge image, relative to the record"),
         FieldSpec("issuer", "id", False, "issuing organisation; default the site's issuer"),
         FieldSpec("tags", "tags", False, "keywords"),
+        FieldSpec("valid_for", "duration", False, "validity period of each award, ISO 8601 "
+                                                  "(P2Y, P18M, P90D)"),
     ),
     "learner": (
         FieldSpec("name", "string", True, "display name"),
         FieldSpec("slug", "slug", False, "public id used in the profile URL; default file name"),
-        FieldSpec("identifier", "email", True, "e-mail address, published only as salted hash"),
+        FieldSpec("identifier", "recipient", True,
+                  "e-mail address, URL or DID; published only as a salted hash"),
+        FieldSpec("did", "did", False, "the learner's own DID, published as the credential "
+                                       "subject id"),
         FieldSpec("visibility", "enum", False, "public, unlisted (default) or private",
                   VISIBILITIES),
     ),
@@ -87,6 +96,9 @@ def _field_schema(spec: FieldSpec) -> dict[str, Any]:
         "url": {"type": "string", "pattern": r"^https?://[^\s]+$"},
         "email": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
         "telephone": {"type": "string", "pattern": r"^\+[1-9][0-9]{6,14}$"},
+        "recipient": {"type": "string", "pattern": RECIPIENT_PATTERN},
+        "did": {"type": "string", "pattern": DID_PATTERN},
+        "duration": {"type": "string", "pattern": DURATION_PATTERN},
         "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": MAX_SLUG_LENGTH},
         "slug": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": MAX_SLUG_LENGTH},
         "date": {"type": "string", "pattern": _DATE_PATTERN},
@@ -106,8 +118,35 @@ def _field_schema(spec: FieldSpec) -> dict[str, Any]:
     return schema
 
 
+REVOCATION_SPECS = (
+    FieldSpec("date", "date", True, "when the award was revoked"),
+    FieldSpec("reason", "text", True, "why (shown on the award page and in the JSON)"),
+)
+
+
+def _special_schema(kind: str) -> dict[str, Any]:
+    if kind == "revocations":
+        entry = {"type": "object", "additionalProperties": False,
+                 "required": [s.name for s in REVOCATION_SPECS],
+                 "properties": {s.name: _field_schema(s) for s in REVOCATION_SPECS}}
+        return {"type": "object", "propertyNames": {"pattern": SLUG_PATTERN},
+                "additionalProperties": entry}
+    return {"type": "object", "additionalProperties": False, "required": ["indices"],
+            "properties": {"indices": {
+                "type": "object", "propertyNames": {"pattern": SLUG_PATTERN},
+                "additionalProperties": {"type": "integer", "minimum": 0,
+                                         "maximum": STATUS_LIST_BITS - 1}}}}
+
+
+STATUS_LIST_BITS = 131_072  # Bitstring Status List: "at least 16 KB = 131,072 bits"
+SPECIAL_KINDS = ("revocations", "status")
+
+
 def json_schema(kind: str) -> dict[str, Any]:
     """JSON Schema (draft 2020-12) for one record kind, for editors and for users' CI."""
+    if kind in SPECIAL_KINDS:
+        return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+                "title": f"Rugzak {kind}.yaml", **_special_schema(kind)}
     specs = SPECS[kind]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -131,7 +170,7 @@ def schema_text(kind: str) -> str:
 def write_schemas() -> None:
     """Regenerate `generator/schemas/*.schema.json` (run: python -m generator.schema)."""
     SCHEMA_DIR.mkdir(exist_ok=True)
-    for kind in SPECS:
+    for kind in (*SPECS, *SPECIAL_KINDS):
         (SCHEMA_DIR / f"{kind}.schema.json").write_text(schema_text(kind), encoding="utf-8")
 
 

@@ -8,7 +8,7 @@ found, all at once, each with `path:line` and a hint.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -17,13 +17,16 @@ from urllib.parse import urlsplit
 from generator.errors import Diagnostic, did_you_mean
 from generator.images import ImageProblem, inspect_image
 from generator.load import FieldPath, LoadedContent, RawRecord
-from generator.schema import MAX_SLUG_LENGTH, SLUG_PATTERN, SPECS, FieldSpec
+from generator.schema import (DID_PATTERN, DURATION_PATTERN, MAX_SLUG_LENGTH, REVOCATION_SPECS,
+                              SLUG_PATTERN, SPECS, STATUS_LIST_BITS, FieldSpec)
 
 _SLUG = re.compile(SLUG_PATTERN)
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 # OB 2.0 validator: email "must match ^[^@\s]+@[^@\s]+$"; we also ask for a dot in the domain.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TELEPHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")  # E.164, as OB 2.0 `telephone` asks
+_DID = re.compile(DID_PATTERN)
+_DURATION = re.compile(DURATION_PATTERN)
 DEFAULT_LANGUAGES = ("nl", "en")
 
 
@@ -46,6 +49,8 @@ class ValidContent:
     root: Path
     site: CleanRecord
     records: tuple[CleanRecord, ...]
+    revocations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    status_indices: dict[str, int] = field(default_factory=dict)
 
     def of_kind(self, kind: str) -> tuple[CleanRecord, ...]:
         """Records of one kind, in file-name order."""
@@ -117,6 +122,36 @@ class _Checker:
             self.error(path, f"'{name}' is not an e-mail address: {text!r}")
             return None
         return text.strip() if text else None
+
+    def recipient(self, path: FieldPath, value: Any, name: str) -> str | None:
+        text = self.string(path, value, name)
+        if text is None:
+            return None
+        text = text.strip()
+        if _EMAIL.match(text) or _DID.match(text) or (text.startswith(("http://", "https://"))
+                                                      and not url_problem(text)):
+            return text
+        self.error(path, f"'{name}' must be an e-mail address, a URL or a DID, not {text!r}",
+                   "for example name@example.org")
+        return None
+
+    def did(self, path: FieldPath, value: Any, name: str) -> str | None:
+        text = self.string(path, value, name)
+        if text is not None and not _DID.match(text):
+            self.error(path, f"'{name}' is not a DID (did:method:identifier): {text!r}")
+            return None
+        return text
+
+    def duration(self, path: FieldPath, value: Any, name: str) -> tuple[int, int] | None:
+        text = self.string(path, value, name)
+        match = _DURATION.match(text or "")
+        if text is None or not match or not any(match.groups()):
+            if text is not None:
+                self.error(path, f"'{name}' must be an ISO 8601 period such as P2Y, P18M or "
+                           f"P90D, not {text!r}")
+            return None
+        years, months, days = (int(g[:-1]) if g else 0 for g in match.groups())
+        return years * 12 + months, days
 
     def telephone(self, path: FieldPath, value: Any, name: str) -> str | None:
         text = self.string(path, value, name)
@@ -384,6 +419,87 @@ def _cross_check(site: CleanRecord, records: list[CleanRecord], raw: dict[Path, 
             error(raw[record.path], "expires", "'expires' must be after 'issued'")
 
 
+def _clean_revocations(record: RawRecord | None, languages: tuple[str, ...], root: Path,
+                       awards: dict[str, CleanRecord], problems: list[Diagnostic]
+                       ) -> dict[str, dict[str, Any]]:
+    """revocations.yaml: award id → {date, reason}; the award must exist and precede it."""
+    if record is None:
+        return {}
+    check = _Checker(record, languages, root)
+    result: dict[str, dict[str, Any]] = {}
+    for award_id, entry in record.data.items():
+        where = (award_id,)
+        if award_id not in awards:
+            check.error(where, f"revocation of unknown award '{award_id}'",
+                        did_you_mean(str(award_id), awards) or "no award file has that id")
+            continue
+        if not isinstance(entry, dict):
+            check.error(where, f"revocation of '{award_id}' needs 'date' and 'reason'")
+            continue
+        names = [spec.name for spec in REVOCATION_SPECS]
+        for key in entry:
+            if key not in names:
+                check.error(where + (key,), f"unknown field '{key}' in revocation of "
+                            f"'{award_id}'", did_you_mean(str(key), names))
+        cleaned: dict[str, Any] = {}
+        for spec in REVOCATION_SPECS:
+            if entry.get(spec.name) is None:
+                check.error(where, f"revocation of '{award_id}' needs '{spec.name}'", spec.doc)
+                continue
+            method = check.date if spec.type == "date" else check.text
+            value = method(where + (spec.name,), entry[spec.name], spec.name)
+            if value is not None:
+                cleaned[spec.name] = value
+        issued = awards[award_id].values.get("issued")
+        if "date" in cleaned and issued and cleaned["date"] < issued:
+            check.error(where + ("date",), f"'{award_id}' is revoked before it was issued")
+        result[award_id] = cleaned
+    problems.extend(check.problems)
+    return result
+
+
+def _clean_status(record: RawRecord | None, root: Path, awards: dict[str, CleanRecord],
+                  problems: list[Diagnostic]) -> dict[str, int]:
+    """status.yaml: award id → status list index, unique, inside the list; every award has one."""
+    indices: dict[str, int] = {}
+    if record is not None:
+        check = _Checker(record, DEFAULT_LANGUAGES, root)
+        for key in record.data:
+            if key != "indices":
+                check.error((key,), f"unknown field '{key}' in status.yaml",
+                            "status.yaml holds only 'indices'")
+        raw = record.data.get("indices") or {}
+        if not isinstance(raw, dict):
+            check.error(("indices",), "'indices' must map award ids to numbers")
+            raw = {}
+        owners: dict[int, str] = {}
+        for award_id, index in raw.items():
+            where = ("indices", award_id)
+            if isinstance(index, bool) or not isinstance(index, int) or not (
+                    0 <= index < STATUS_LIST_BITS):
+                check.error(where, f"status index of '{award_id}' must be a whole number from "
+                            f"0 to {STATUS_LIST_BITS - 1}, not {index!r}")
+                continue
+            if index in owners:
+                check.error(where, f"status index collision: {index} is used by both "
+                            f"'{owners[index]}' and '{award_id}'",
+                            "indices are allocated once and never shared; give one of them a "
+                            "new index with `rugzak status allocate` after removing its line")
+                continue
+            owners[index] = str(award_id)
+            indices[str(award_id)] = index
+        problems.extend(check.problems)
+    missing = sorted(a for a in awards if a not in indices)
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
+                                          if len(missing) > 5 else "")
+        where = record.display if record else "status.yaml"
+        problems.append(Diagnostic(where, 0, f"{len(missing)} award(s) have no status list "
+                                   f"index: {shown}", "run `rugzak status allocate` (it adds "
+                                   "indices to status.yaml; commit that file)"))
+    return indices
+
+
 def validate_content(loaded: LoadedContent, now: datetime,
                      base_url: str | None = None) -> tuple[ValidContent | None, list[Diagnostic]]:
     """Check every record; return the cleaned content, or None and the list of problems.
@@ -414,6 +530,16 @@ def validate_content(loaded: LoadedContent, now: datetime,
     if site is not None:
         raw_by_path[site.path] = site_raw
         _cross_check(site, cleaned, raw_by_path, now, problems)
+    awards = {r.id: r for r in cleaned if r.kind == "award"}
+    revocations = _clean_revocations(loaded.special.get("revocations"), languages, loaded.root,
+                                     awards, problems)
+    status_indices = _clean_status(loaded.special.get("status"), loaded.root, awards, problems)
+    for award_id, entry in revocations.items():
+        if entry.get("date") and entry["date"] > now:
+            problems.append(Diagnostic(loaded.special["revocations"].display,
+                                       loaded.special["revocations"].line_of((award_id, "date")),
+                                       f"revocation date of '{award_id}' is in the future"))
     if problems or site is None:
         return None, problems
-    return ValidContent(loaded.root, site, tuple(cleaned)), problems
+    return ValidContent(loaded.root, site, tuple(cleaned), revocations,
+                        status_indices), problems

@@ -7,8 +7,6 @@ Every check is reported — signature, key, issuer, dates, status — with the r
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,6 +14,7 @@ from typing import Any
 
 from generator.jsonld import UndefinedTermError
 from generator.resolve import ResolveError, Resolver, load_pem_public_key, resolve_method
+from generator.status import bit_is_set, decode_bitstring
 from generator.sign import JwsError, decode_jws, verify_data_integrity, verify_jws
 
 OB2_CONTEXTS = {"https://w3id.org/openbadges/v2", "https://openbadgespec.org/v2/context.json"}
@@ -107,18 +106,14 @@ def check_status(report: Report, credential: dict[str, Any], resolver: Resolver,
         if subject.get("statusPurpose") != status.get("statusPurpose"):
             report.add("status", False, "status list purpose does not match the entry")
             return
-        encoded = str(subject["encodedList"])
-        if not encoded.startswith("u"):
-            raise ValueError("encodedList is not base64url multibase ('u' prefix)")
-        bits = gzip.decompress(base64.urlsafe_b64decode(encoded[1:] + "=" * (-len(encoded) % 4)))
+        bits = decode_bitstring(str(subject["encodedList"]))
     except (ResolveError, ValueError, KeyError, TypeError, OSError, EOFError) as exc:
         report.add("status", False, f"cannot read the status list: {exc}")
         return
     if not 0 <= index < len(bits) * 8:
         report.add("status", False, f"status index {index} is outside the list")
         return
-    # Index 0 is the left-most (most significant) bit of the first byte.
-    if bits[index // 8] & (0x80 >> (index % 8)):
+    if bit_is_set(bits, index):
         report.add("status", False, f"REVOKED ({status.get('statusPurpose')} bit {index} "
                                     "is set in the issuer's status list)")
     else:

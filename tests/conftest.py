@@ -63,6 +63,7 @@ BASE_FILES: dict[str, str | bytes] = {
                            "    name: Foto's\n",
     "awards/wp-0002.yaml": "learner: jan\nbadge: lassen-basis\nissued: 2025-04-01\n"
                            "expires: 2026-01-01\n",
+    "status.yaml": "indices:\n  wp-0001: 17\n  wp-0002: 4242\n",
 }
 
 

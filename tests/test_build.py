@@ -101,8 +101,35 @@ def test_privacy_guard_stops_an_email_in_a_narrative(tmp_path: Path, keyring) ->
                                "narrative: Mail haar op FATIMA@example.org\n"})
     with pytest.raises(ContentError) as caught:
         build(content, tmp_path / "output", None, keyring, NOW)
-    assert "a learner's e-mail address would be published in this file" in str(caught.value)
+    assert ("privacy guard: a learner's identifier (e-mail, URL or DID) would be published "
+            "in this file") in str(caught.value)
     assert not (tmp_path / "output").exists()
+
+
+@pytest.mark.parametrize("narrative, what", [
+    ("Bel haar op 06-12345678", "the phone number '06-12345678'"),
+    ("Bel +31 6 1234 5678 voor info", "the phone number '+31 6 1234 5678'"),
+    ("Vragen? 010 123 4567", "the phone number '010 123 4567'"),
+    ("Mail de coach: coach@werkplaats.example.net", "the e-mail address "
+                                                    "'coach@werkplaats.example.net'"),
+])
+def test_privacy_guard_stops_undeclared_contacts(tmp_path: Path, keyring, narrative: str,
+                                                 what: str) -> None:
+    content = make_site(tmp_path, {
+        "awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-03-01\n"
+                               f"narrative: '{narrative}'\n"})
+    with pytest.raises(ContentError) as caught:
+        build(content, tmp_path / "output", None, keyring, NOW)
+    assert f"privacy guard: {what} would be published" in str(caught.value)
+
+
+def test_issuer_contacts_are_public(tmp_path: Path, keyring) -> None:
+    content = make_site(tmp_path, {
+        "issuers/acme.yaml": "name: Acme\nurl: https://acme.example.org/\n"
+                             "email: badges@acme.example.org\ntelephone: '+31101234567'\n",
+        "awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-03-01\n"
+                               "narrative: 'Vragen: badges@acme.example.org of 010 123 4567'\n"})
+    build(content, tmp_path / "output", None, keyring, NOW)
 
 
 def test_script_in_criteria_is_sanitized(tmp_path: Path, keyring) -> None:

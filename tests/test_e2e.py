@@ -46,33 +46,69 @@ def expired_ids(site: Path) -> set[str]:
             and datetime.fromisoformat(doc["expires"].replace("Z", "+00:00")) <= now}
 
 
-def test_ob2_validator_accepts_every_hosted_assertion_but_expired_ones(demo: Path) -> None:
+def revoked_ids() -> set[str]:
+    import yaml
+    return set(yaml.safe_load((ROOT / "content" / "revocations.yaml").read_text()))
+
+
+def test_demo_has_revoked_expired_and_private_cases(demo: Path) -> None:
+    assert len(revoked_ids()) >= 2 and len(expired_ids(demo)) >= 2
+    assert not revoked_ids() & expired_ids(demo)
+
+
+def test_ob2_validator_accepts_every_hosted_assertion_but_expired_and_revoked(
+        demo: Path) -> None:
+    # By default the oracle picks every JSON whose type is Assertion; a revoked assertion's
+    # hosted form ({"id", "revoked": true, ...}) has none, so it is checked explicitly below.
     run = run_oracle("ob2-validate", demo, BASE_URL)
-    expired = expired_ids(demo)
+    expired, revoked = expired_ids(demo), revoked_ids()
     failed = {Path(item).stem for item in run.items("FAIL")}
     assert failed == expired, run.output[-4000:]
     for award_id in expired:
         assert "expired on" in run.reasons(f"assertions/{award_id}.json")
-    assert run.ok == len(awards(demo)) - len(expired)
+    assert run.ok == len(awards(demo)) - len(expired | revoked)
+    urls = [f"{BASE_URL}assertions/{award_id}.json" for award_id in sorted(revoked)]
+    run = run_oracle("ob2-validate", demo, BASE_URL, *urls)
+    assert (run.ok, run.failed) == (0, len(urls)), run.output
 
 
-def test_ob2_validator_accepts_signed_assertions(demo: Path) -> None:
+def test_ob2_validator_accepts_signed_assertions_but_rejects_revoked(demo: Path) -> None:
     files = sorted(demo.glob("a/*/assertion.jws"))
     assert len(files) == len(awards(demo))
     run = run_oracle("ob2-validate", demo, BASE_URL, *files)
     failed = {Path(item).parent.name for item in run.items("FAIL")}
-    assert failed == expired_ids(demo), run.output[-4000:]
+    assert failed == expired_ids(demo) | revoked_ids(), run.output[-4000:]
+    for award_id in revoked_ids():
+        assert "revoked" in run.reasons(f"a/{award_id}/assertion.jws").lower()
     assert run.ok == len(files) - len(failed)
 
 
 def test_vc_verifier_accepts_every_credential_and_jwt(demo: Path) -> None:
+    # vc-verify checks signatures, keys and dates; it does not read credentialStatus (its
+    # README says so), so revoked credentials pass here and `rugzak verify` reports them.
     run = run_oracle("vc-verify", "--site", demo, "--base-url", BASE_URL)
     expired = expired_ids(demo)
     count = len(awards(demo))
     failed = {Path(item).parent.name for item in run.items("FAIL")}
     assert failed == expired, run.output[-4000:]
-    assert run.ok == 2 * (count - len(expired))
-    assert run.ok + run.failed == 2 * count
+    assert any("status/revocation-1.json" in item for item in run.items("OK"))
+    assert run.ok == 2 * (count - len(expired)) + 1      # + the signed status list
+    assert run.ok + run.failed == 2 * count + 1
+
+
+def test_rugzak_verify_reports_revoked_and_expired(demo: Path) -> None:
+    from generator.resolve import Resolver
+    from generator.verify import verify_input
+    resolver = Resolver(site=demo, allow_network=False)
+    now = datetime.now(timezone.utc)
+    for award_id in revoked_ids():
+        for name in ("credential.json", "credential.jwt", "assertion.jws"):
+            text = verify_input(str(demo / "a" / award_id / name), resolver, now)[0].format()
+            assert "REVOKED" in text and text.endswith("INVALID"), text
+    for award_id in expired_ids(demo):
+        text = verify_input(str(demo / "a" / award_id / "credential.json"), resolver,
+                            now)[0].format()
+        assert "expired on" in text and text.endswith("INVALID"), text
 
 
 def test_expired_credentials_verify_before_their_expiry(demo: Path) -> None:
@@ -139,3 +175,26 @@ def test_no_identifier_or_private_key_in_output(demo: Path) -> None:
             assert b"private key-----" not in data, path
             for identifier in identifiers:
                 assert identifier.encode() not in data, (path, identifier)
+
+
+def test_private_learners_are_nowhere_and_pages_load_only_own_origin(demo: Path) -> None:
+    import re
+
+    import yaml
+    private = [yaml.safe_load(p.read_text())["name"] for p in
+               (ROOT / "content" / "learners").glob("*.yaml")
+               if yaml.safe_load(p.read_text()).get("visibility") == "private"]
+    assert len(private) >= 3
+    pages = sorted(demo.rglob("*.html"))
+    everything = b"".join(p.read_bytes() for p in demo.rglob("*") if p.is_file())
+    for name in private:
+        assert name.encode() not in everything, name
+    resource = re.compile(r'<(img|script|link|iframe|source|video|audio)\b([^>]*?)'
+                          r'(?:src|href)="((?:https?:)?//[^"]*)"', re.IGNORECASE)
+    for page in pages:
+        html = page.read_text()
+        assert 'http-equiv="Content-Security-Policy"' in html, page
+        for match in resource.finditer(html):
+            links_to_page = 'rel="canonical"' in match.group(2) or 'rel="alternate"' in \
+                match.group(2)
+            assert links_to_page or match.group(3).startswith(BASE_URL), (page, match.group(0))

@@ -100,7 +100,40 @@ CASES = {
         ["content/awards/WP 0003.yaml:1: error: file name 'WP 0003.yaml' is not a safe id"]),
     "bad email": (
         {"learners/fatima.yaml": "name: Fatima\nidentifier: fatima-at-example\n"},
-        ["content/learners/fatima.yaml:2: error: 'identifier' is not an e-mail address"]),
+        ["content/learners/fatima.yaml:2: error: 'identifier' must be an e-mail address, a URL "
+         "or a DID, not 'fatima-at-example'"]),
+    "revocation of unknown award": (
+        {"revocations.yaml": "wp-0003:\n  date: 2025-05-01\n  reason: Vergissing\n"},
+        ["content/revocations.yaml:1: error: revocation of unknown award 'wp-0003'\n"
+         "  hint: did you mean 'wp-0002'?"]),
+    "revocation without reason": (
+        {"revocations.yaml": "wp-0001:\n  date: 2025-05-01\n"},
+        ["content/revocations.yaml:1: error: revocation of 'wp-0001' needs 'reason'"]),
+    "revocation before issue": (
+        {"revocations.yaml": "wp-0001:\n  date: 2024-05-01\n  reason: x\n"},
+        ["content/revocations.yaml:2: error: 'wp-0001' is revoked before it was issued"]),
+    "revocation in the future": (
+        {"revocations.yaml": "wp-0001:\n  date: 2031-05-01\n  reason: x\n"},
+        ["content/revocations.yaml:2: error: revocation date of 'wp-0001' is in the future"]),
+    "status index collision": (
+        {"status.yaml": "indices:\n  wp-0001: 17\n  wp-0002: 17\n"},
+        ["content/status.yaml:3: error: status index collision: 17 is used by both 'wp-0001' "
+         "and 'wp-0002'"]),
+    "status index out of range": (
+        {"status.yaml": "indices:\n  wp-0001: 131072\n  wp-0002: 3\n"},
+        ["content/status.yaml:2: error: status index of 'wp-0001' must be a whole number from "
+         "0 to 131071"]),
+    "award without status index": (
+        {"status.yaml": "indices:\n  wp-0001: 17\n"},
+        ["content/status.yaml: error: 1 award(s) have no status list index: wp-0002\n"
+         "  hint: run `rugzak status allocate`"]),
+    "bad learner did": (
+        {"learners/fatima.yaml": "name: F\nidentifier: f@example.org\ndid: key:z6Mk\n"},
+        ["content/learners/fatima.yaml:3: error: 'did' is not a DID"]),
+    "bad validity period": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: lassen-basis.png\n"
+                                   "valid_for: 2 jaar\n---\n"},
+        ["content/badges/lassen-basis.md:5: error: 'valid_for' must be an ISO 8601 period"]),
     "bad visibility": (
         {"learners/fatima.yaml": "name: Fatima\nidentifier: f@example.org\nvisibility: publik\n"},
         ["content/learners/fatima.yaml:3: error: 'visibility' must be one of public, unlisted, "
@@ -153,6 +186,13 @@ def test_invalid_base_url(tmp_path: Path, url: str, message: str) -> None:
     assert message in text
 
 
+def test_identifier_may_be_url_or_did(tmp_path: Path) -> None:
+    assert problems_for(tmp_path, {
+        "learners/fatima.yaml": "name: F\nidentifier: https://portfolio.example.org/fatima\n",
+        "learners/jan.yaml": "name: J\nidentifier: did:key:z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5\n"}
+    ) == ""
+
+
 def test_base_url_gets_trailing_slash(tmp_path: Path) -> None:
     loaded, _ = load_content(make_site(tmp_path))
     valid, problems = validate_content(loaded, NOW, "http://127.0.0.1:8765/sub")
@@ -163,6 +203,6 @@ def test_all_problems_reported_at_once(tmp_path: Path) -> None:
     text = problems_for(tmp_path, {
         "learners/fatima.yaml": "name: Fatima\nidentifier: nope\n",
         "awards/wp-0001.yaml": "learner: fatima\nbadge: nope\nissued: 2025-01-01\n"})
-    assert "'identifier' is not an e-mail address" in text
+    assert "'identifier' must be an e-mail address, a URL or a DID" in text
     assert "unknown badge 'nope'" in text
     assert "2 errors found; nothing was written." in text
