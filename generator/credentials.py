@@ -53,6 +53,8 @@ class SignedSite:
     files: list[OutputFile]
     links: dict[str, dict[str, Any]]
     issuer_extra: Callable[[Issuer], dict[str, Any]]
+    # award id → (OB 2.0 signed assertion JWS, OB 3.0 credential JSON text), for baking
+    baked_payloads: dict[str, tuple[str, str]]
 
 
 def _issuer_extra(site: Site, keyring: Keyring) -> Callable[[Issuer], dict[str, Any]]:
@@ -116,7 +118,7 @@ def signed_assertion(site: Site, award: Award, keyring: Keyring) -> str:
 
 
 def _award_files(site: Site, award: Award, keyring: Keyring, did: str,
-                 cache: SignatureCache | None) -> list[OutputFile]:
+                 cache: SignatureCache | None) -> tuple[list[OutputFile], tuple[str, str]]:
     folder = model.award_page(award)
     unsigned = ob3.credential(site, award, keyring.site_secret, did)
     ed_key, rsa_key = keyring.active_ed25519, keyring.active_rsa
@@ -127,11 +129,13 @@ def _award_files(site: Site, award: Award, keyring: Keyring, did: str,
                                        "typ": "JWT"})
     eddsa = sign_jws(claims, ed_key, {"kid": verification_method_id(did, ed_key),
                                       "typ": "JWT"})
-    return [OutputFile(folder + "credential.json", json_bytes(signed)),
+    credential_json = json_bytes(signed)
+    jws = signed_assertion(site, award, keyring)
+    return [OutputFile(folder + "credential.json", credential_json),
             OutputFile(folder + "credential.jwt", (rs256 + "\n").encode("ascii")),
             OutputFile(folder + "credential-eddsa.jws", (eddsa + "\n").encode("ascii")),
-            OutputFile(folder + "assertion.jws",
-                       (signed_assertion(site, award, keyring) + "\n").encode("ascii"))]
+            OutputFile(folder + "assertion.jws", (jws + "\n").encode("ascii"))
+            ], (jws, credential_json.decode("utf-8"))
 
 
 def sign_site(site: Site, keyring: Keyring, cache: SignatureCache | None = None) -> SignedSite:
@@ -149,8 +153,10 @@ def sign_site(site: Site, keyring: Keyring, cache: SignatureCache | None = None)
     files += _issuer_documents(site, keyring)
     files.append(_status_list(site, keyring, did, cache))
     links: dict[str, dict[str, Any]] = {}
+    payloads: dict[str, tuple[str, str]] = {}
     for award in site.awards:
-        files += _award_files(site, award, keyring, did, cache)
+        award_files, payloads[award.id] = _award_files(site, award, keyring, did, cache)
+        files += award_files
         folder = model.award_page(award)
         links[award.id] = {key: folder + name for key, name in DOWNLOADS.items()}
-    return SignedSite(files, links, _issuer_extra(site, keyring))
+    return SignedSite(files, links, _issuer_extra(site, keyring), payloads)

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Mapping
 
+from generator.artwork import generate_badge_png, generate_badge_svg
 from generator.images import inspect_image
 from generator.identity import normalise_email
 from generator.markup import render_markdown, split_languages
@@ -54,11 +55,13 @@ class BadgeClass:
     description: Localized
     criteria: Localized          # Markdown source per language
     criteria_html: Localized     # sanitized HTML per language
-    image: Path
+    image: Path | None           # the maintainer's image; None when generated
     image_format: str            # "png" or "svg"
     issuer: Issuer
     tags: tuple[str, ...]
     valid_for: tuple[int, int] | None  # (months, days) each award stays valid
+    image_data: bytes = b""      # the published image's bytes (read or generated once)
+    generated_svg: str | None = None  # SVG twin of a generated image
 
 
 @dataclass(frozen=True)
@@ -210,12 +213,20 @@ def _build_badge(record: CleanRecord, issuers: dict[str, Issuer], site_issuer: s
     if default not in criteria:
         criteria[default] = v["description"][default]
     html = {lang: render_markdown(text) for lang, text in criteria.items()}
-    image: Path = v["image"]
+    image: Path | None = v.get("image")
+    if image is not None:
+        image_format, data, svg = inspect_image(image).format, image.read_bytes(), None
+    else:
+        # No image given: a distinctive, deterministic one from the name and colour.
+        name = v["name"][default]
+        image_format = "png"
+        data = generate_badge_png(name, v.get("colour"), record.id)
+        svg = generate_badge_svg(name, v.get("colour"), record.id)
     return BadgeClass(record.id, Localized(v["name"], default),
                       Localized(v["description"], default), Localized(criteria, default),
-                      Localized(html, default), image, inspect_image(image).format,
+                      Localized(html, default), image, image_format,
                       issuers[v.get("issuer", site_issuer)], tuple(v.get("tags", ())),
-                      v.get("valid_for"))
+                      v.get("valid_for"), data, svg)
 
 
 def add_period(start: datetime, months: int, days: int) -> datetime:

@@ -47,35 +47,53 @@ def public_learners(site: Site) -> tuple[Learner, ...]:
     return tuple(l for l in site.learners if l.visibility == "public")
 
 
-def pages(site: Site, links: dict[str, Any]) -> Iterator[Page]:
-    """Every page of the site, in a stable order."""
+def pages(site: Site, links: dict[str, Any], profile_links: dict[str, Any] | None = None
+          ) -> Iterator[Page]:
+    """Every page of the site, in a stable order.
+
+    `links` (per award id) and `profile_links` (per learner slug) name the files other stages
+    made: downloads, QR codes, previews.
+    """
+    profile_links = profile_links or {}
     by_learner: dict[str, list[Award]] = {}
     by_badge: dict[str, list[Award]] = {}
     for award in site.awards:
         by_learner.setdefault(award.learner.slug, []).append(award)
         by_badge.setdefault(award.badge.id, []).append(award)
-    yield Page("home.html", "", {"learners": public_learners(site)})
+    yield Page("home.html", "", {"learners": public_learners(site), "preview": "preview.png"})
     for issuer in site.issuers:
         yield Page("issuer.html", model.issuer_page(issuer), {
-            "issuer": issuer, "badges": [b for b in site.badges if b.issuer == issuer]})
+            "issuer": issuer, "badges": [b for b in site.badges if b.issuer == issuer],
+            "preview": f"issuers/{issuer.id}/preview.png"})
     for badge in site.badges:
         earners = [a for a in by_badge.get(badge.id, ()) if a.learner.visibility == "public"]
         yield Page("badge.html", model.badge_page(badge),
                    {"badge": badge, "count": len(by_badge.get(badge.id, ())),
-                    "earners": earners})
+                    "earners": earners, "preview": f"badges/{badge.id}/preview.png"})
     for award in site.awards:
         public = award.learner.visibility == "public"
-        yield Page("award.html", model.award_page(award),
-                   {"award": award, "links": links.get(award.id, {})},
+        award_links = links.get(award.id, {})
+        values = {"award": award, "links": award_links,
+                  "preview": award_links.get("preview_png", "preview.png")}
+        yield Page("award.html", model.award_page(award), values,
                    noindex=not public, listed=public)
+        if award_links.get("certificate_pdf"):
+            yield Page("certificate.html", model.award_page(award) + "certificate/", values,
+                       noindex=True, listed=False)
     for learner in site.learners:
         if not learner.has_profile:
             continue
         mine = sorted(by_learner.get(learner.slug, ()), key=lambda a: (a.issued, a.id),
                       reverse=True)
         public = learner.visibility == "public"
-        yield Page("profile.html", model.profile_page(learner),
-                   {"learner": learner, "awards": mine}, noindex=not public, listed=public)
+        extra = profile_links.get(learner.slug, {})
+        values = {"learner": learner, "awards": mine, "links": extra,
+                  "preview": extra.get("preview_png", "preview.png")}
+        yield Page("profile.html", model.profile_page(learner), values, noindex=not public,
+                   listed=public)
+        if extra.get("card_pdf"):
+            yield Page("card.html", model.profile_page(learner) + "card/", values,
+                       noindex=True, listed=False)
 
 
 class Renderer:
@@ -167,7 +185,9 @@ def render_images(site: Site) -> Iterator[OutputFile]:
         if issuer.image:
             yield OutputFile(model.issuer_image(issuer) or "", issuer.image.read_bytes())
     for badge in site.badges:
-        yield OutputFile(model.badge_image(badge), badge.image.read_bytes())
+        yield OutputFile(model.badge_image(badge), badge.image_data)
+        if badge.generated_svg is not None:
+            yield OutputFile(f"badges/{badge.id}.svg", badge.generated_svg.encode("utf-8"))
 
 
 def render_static(theme: Theme) -> Iterator[OutputFile]:
@@ -183,13 +203,13 @@ def render_static(theme: Theme) -> Iterator[OutputFile]:
 
 def render_site(site: Site, theme: Theme, site_secret: bytes,
                 links: dict[str, Any] | None = None,
-                issuer_extra: Callable[[model.Issuer], dict[str, Any]] | None = None
-                ) -> list[OutputFile]:
-    """Every file of the site except signed artefacts (those come from the sign stage)."""
+                issuer_extra: Callable[[model.Issuer], dict[str, Any]] | None = None,
+                profile_links: dict[str, Any] | None = None) -> list[OutputFile]:
+    """Every file of the site except signed artefacts and media (made by earlier stages)."""
     renderer = Renderer(site, theme)
     files: list[OutputFile] = []
     listed: list[str] = []
-    for page in pages(site, links or {}):
+    for page in pages(site, links or {}, profile_links):
         for language in site.languages:
             files.append(renderer.render_page(page, language))
             if page.listed:

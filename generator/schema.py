@@ -51,7 +51,9 @@ SPECS: dict[str, tuple[FieldSpec, ...]] = {
     "badge": (
         FieldSpec("name", "text", True, "badge name"),
         FieldSpec("description", "text", True, "one-paragraph summary"),
-        FieldSpec("image", "path", True, "PNG or SVG badge image, relative to the record"),
+        FieldSpec("image", "path", False, "PNG or SVG badge image, relative to the record; "
+                                          "generated from name and colour when omitted"),
+        FieldSpec("colour", "colour", False, "#rrggbb colour of a generated image"),
         FieldSpec("issuer", "id", False, "issuing organisation; default the site's issuer"),
         FieldSpec("tags", "tags", False, "keywords"),
         FieldSpec("valid_for", "duration", False, "validity period of each award, ISO 8601 "
@@ -99,6 +101,7 @@ def _field_schema(spec: FieldSpec) -> dict[str, Any]:
         "recipient": {"type": "string", "pattern": RECIPIENT_PATTERN},
         "did": {"type": "string", "pattern": DID_PATTERN},
         "duration": {"type": "string", "pattern": DURATION_PATTERN},
+        "colour": {"type": "string", "pattern": r"^#[0-9a-fA-F]{6}$"},
         "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": MAX_SLUG_LENGTH},
         "slug": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": MAX_SLUG_LENGTH},
         "date": {"type": "string", "pattern": _DATE_PATTERN},

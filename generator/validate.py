@@ -153,6 +153,14 @@ class _Checker:
         years, months, days = (int(g[:-1]) if g else 0 for g in match.groups())
         return years * 12 + months, days
 
+    def colour(self, path: FieldPath, value: Any, name: str) -> str | None:
+        text = self.string(path, value, name)
+        if text is not None and not re.match(r"^#[0-9a-fA-F]{6}$", text):
+            self.error(path, f"'{name}' must be a colour like '#1f6f8b', not {text!r}",
+                       "put it in quotes: '#' starts a comment in YAML")
+            return None
+        return text.lower() if text else None
+
     def telephone(self, path: FieldPath, value: Any, name: str) -> str | None:
         text = self.string(path, value, name)
         if text is not None and not _TELEPHONE.match(text):

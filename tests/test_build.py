@@ -101,7 +101,7 @@ def test_privacy_guard_stops_an_email_in_a_narrative(tmp_path: Path, keyring) ->
                                "narrative: Mail haar op FATIMA@example.org\n"})
     with pytest.raises(ContentError) as caught:
         build(content, tmp_path / "output", None, keyring, NOW)
-    assert ("privacy guard: a learner's identifier (e-mail, URL or DID) would be published "
+    assert ("privacy guard: a learner's identifier (e-mail address) would be published "
             "in this file") in str(caught.value)
     assert not (tmp_path / "output").exists()
 

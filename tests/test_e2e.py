@@ -113,13 +113,15 @@ def test_rugzak_verify_reports_revoked_and_expired(demo: Path) -> None:
 
 def test_expired_credentials_verify_before_their_expiry(demo: Path) -> None:
     expired = sorted(expired_ids(demo))
-    if not expired:
-        pytest.skip("the demo has no expired award today")
-    files = [demo / "a" / i / name for i in expired for name in ("credential.json",
-                                                                   "credential.jwt")]
-    run = run_oracle("vc-verify", "--site", demo, "--base-url", BASE_URL,
-                     "--now", "2024-12-31T00:00:00Z", *files)
-    assert (run.ok, run.failed) == (len(files), 0), run.output
+    assert expired
+    for award_id in expired:
+        issued = awards(demo)[award_id]["issuedOn"]
+        day_after = datetime.fromisoformat(issued.replace("Z", "+00:00")).replace(
+            hour=12).strftime("%Y-%m-%dT%H:%M:%SZ")
+        files = [demo / "a" / award_id / name for name in ("credential.json", "credential.jwt")]
+        run = run_oracle("vc-verify", "--site", demo, "--base-url", BASE_URL,
+                         "--now", day_after, *files)
+        assert (run.ok, run.failed) == (2, 0), run.output
 
 
 def test_eddsa_vc_jwts_verify(demo: Path) -> None:
@@ -198,3 +200,93 @@ def test_private_learners_are_nowhere_and_pages_load_only_own_origin(demo: Path)
             links_to_page = 'rel="canonical"' in match.group(2) or 'rel="alternate"' in \
                 match.group(2)
             assert links_to_page or match.group(3).startswith(BASE_URL), (page, match.group(0))
+
+
+def _page_url(path: Path, demo: Path) -> str:
+    return BASE_URL + path.parent.relative_to(demo).as_posix() + "/"
+
+
+def test_every_qr_code_scans_to_its_page(demo: Path, tmp_path: Path) -> None:
+    from PIL import Image
+    images = sorted(demo.glob("a/*/qr.png")) + sorted(demo.glob("p/*/qr.png"))
+    images += sorted(demo.glob("a/*/qr.svg")) + sorted(demo.glob("p/*/qr.svg"))
+    assert len(images) == 2 * (len(awards(demo)) + len(list(demo.glob("p/*/index.html"))))
+    small = []
+    for png in (p for p in images if p.suffix == ".png"):
+        target = tmp_path / png.parent.parent.name / png.parent.name / "qr-100.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.open(png).convert("L").resize((100, 100), Image.LANCZOS).save(target)
+        small.append((target, _page_url(png, demo)))
+    args: list = []
+    for image in images:
+        args += ["--expect", _page_url(image, demo)]
+    for target, url in small:
+        args += ["--expect", url]
+    run = run_oracle("qr-decode", *args, *images, *[t for t, _ in small])
+    assert (run.ok, run.failed) == (len(images) + len(small), 0), run.output[-3000:]
+
+
+def test_qr_in_every_pdf_decodes_after_rendering(demo: Path, tmp_path: Path) -> None:
+    import shutil
+    if shutil.which("pdftoppm") is None:
+        message = "pdftoppm (Debian poppler-utils) is not installed"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    pdfs = sorted(demo.glob("a/*/certificate.pdf")) + sorted(demo.glob("p/*/card*.pdf"))
+    assert len(pdfs) == len(awards(demo)) + 2 * len(list(demo.glob("p/*/index.html")))
+    rendered, expected = [], []
+    for index, pdf in enumerate(pdfs):
+        stem = tmp_path / f"page{index}"
+        subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(stem)],
+                       check=True)
+        rendered.append(stem.with_suffix(".png"))
+        expected += ["--expect", _page_url(pdf, demo)]
+    run = run_oracle("qr-decode", *expected, *rendered)
+    assert (run.ok, run.failed) == (len(rendered), 0), run.output[-3000:]
+
+
+def test_baked_badges_carry_the_published_credentials(demo: Path) -> None:
+    from generator.bake import extract_png, extract_svg
+    baked = sorted(demo.glob("a/*/badge.png")) + sorted(demo.glob("a/*/badge.svg"))
+    assert {p.parent.name for p in baked} == set(awards(demo))
+    run = run_oracle("unbake", "--expect-kind", "jws", *baked)
+    assert (run.ok, run.failed) == (len(baked), 0), run.output[-3000:]
+    for image in baked:
+        folder = image.parent
+        payloads = (extract_png(image.read_bytes()) if image.suffix == ".png"
+                    else extract_svg(image.read_text()))
+        assert payloads["openbadges"] == (folder / "assertion.jws").read_text().strip()
+        assert json.loads(payloads["openbadgecredential"]) == json.loads(
+            (folder / "credential.json").read_text())
+
+
+def test_ob2_validator_accepts_baked_pngs(demo: Path) -> None:
+    pngs = sorted(demo.glob("a/*/badge.png"))
+    run = run_oracle("ob2-validate", demo, BASE_URL, *pngs)
+    failed = {Path(item).parent.name for item in run.items("FAIL")}
+    assert failed == (expired_ids(demo) | revoked_ids()) & {p.parent.name for p in pngs}, \
+        run.output[-3000:]
+
+
+def test_every_page_has_open_graph_meta_with_an_existing_preview(demo: Path) -> None:
+    import re
+
+    from PIL import Image
+    pattern = re.compile(r'<meta property="og:image" content="([^"]+)">')
+    for page in demo.rglob("*.html"):
+        found = pattern.search(page.read_text())
+        assert found, page
+        assert found.group(1).startswith(BASE_URL), page
+        image = demo / found.group(1)[len(BASE_URL):]
+        assert image.is_file(), (page, image)
+        with Image.open(image) as preview:
+            assert preview.size == (1200, 630)
+
+
+def test_badges_without_image_get_a_generated_one(demo: Path) -> None:
+    from generator.images import inspect_image
+    for record in (ROOT / "content" / "badges").glob("*.md"):
+        if "\nimage:" not in record.read_text():
+            png, svg = demo / "badges" / f"{record.stem}.png", demo / "badges" / f"{record.stem}.svg"
+            assert inspect_image(png).width == 512 and inspect_image(svg).format == "svg"

@@ -119,3 +119,26 @@ def test_learner_did_is_the_credential_subject(tmp_path: Path, keyring) -> None:
     payload = (out / "a/wp-0001/credential.jwt").read_text().split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     assert claims["sub"] == did
+
+
+def test_prebaked_source_image_is_stripped_before_baking(tmp_path: Path, keyring) -> None:
+    from conftest import png_bytes
+    from generator.bake import bake_png, extract_png
+    stale = bake_png(png_bytes(), {"openbadges": "https://old.example.org/assertion.json"})
+    content = make_site(tmp_path, {"badges/lassen-basis.png": stale})
+    out = tmp_path / "out"
+    build(content, out, None, keyring, NOW)
+    baked = (out / "a/wp-0001/badge.png").read_bytes()
+    assert baked.count(b"iTXtopenbadges\x00") == 1
+    assert extract_png(baked)["openbadges"] == (out / "a/wp-0001/assertion.jws").read_text().strip()
+
+
+def test_generated_badge_image_when_none_given(tmp_path: Path, keyring) -> None:
+    from generator.images import inspect_image
+    content = make_site(tmp_path, {"badges/lassen-basis.md": "---\nname: Lassen\n"
+                                   "description: Lassen.\ncolour: '#1f6f8b'\n---\nTekst\n"})
+    out = tmp_path / "out"
+    build(content, out, None, keyring, NOW)
+    assert inspect_image(out / "badges/lassen-basis.png").width == 512
+    assert inspect_image(out / "badges/lassen-basis.svg").format == "svg"
+    assert (out / "a/wp-0001/badge.svg").is_file() and (out / "a/wp-0001/badge.png").is_file()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW, make_site
+from conftest import NOW, make_site, png_bytes
 from generator.errors import format_diagnostics
 from generator.load import load_content
 from generator.validate import validate_content
@@ -78,6 +78,32 @@ CASES = {
         {"badges/lassen-basis.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"},
         ["content/badges/lassen-basis.md:4: error: 'image' 'lassen-basis.png': PNG file is "
          "damaged or truncated"]),
+    "svg with external reference": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: x.svg\n---\n",
+         "badges/x.svg": '<svg xmlns="http://www.w3.org/2000/svg" '
+                         'xmlns:xlink="http://www.w3.org/1999/xlink"><image '
+                         'xlink:href="https://tracker.example.com/p.png"/></svg>'},
+        ["content/badges/lassen-basis.md:4: error: 'image' 'x.svg': SVG refers to an external "
+         "resource: 'https://tracker.example.com/p.png'"]),
+    "svg with event handler": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: x.svg\n---\n",
+         "badges/x.svg": '<svg xmlns="http://www.w3.org/2000/svg"><rect onclick="x()"/></svg>'},
+        ["'image' 'x.svg': SVG has an event handler attribute 'onclick'"]),
+    "svg with entity": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: x.svg\n---\n",
+         "badges/x.svg": '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaa">]>'
+                         '<svg xmlns="http://www.w3.org/2000/svg">&a;</svg>'},
+        ["'image' 'x.svg': SVG contains a DOCTYPE or ENTITY declaration"]),
+    "png named svg": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: x.svg\n---\n",
+         "badges/x.svg": png_bytes()},
+        ["'image' 'x.svg': is a PNG image but its name ends in '.svg'"]),
+    "oversized image": (
+        {"badges/lassen-basis.png": png_bytes(5000)},
+        ["'image' 'lassen-basis.png': image is 5000 × 5000 pixels; the limit is 4096 × 4096"]),
+    "bad colour": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\ncolour: red\n---\n"},
+        ["content/badges/lassen-basis.md:4: error: 'colour' must be a colour like '#1f6f8b'"]),
     "image outside content": (
         {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: ../../etc/passwd\n"
                                    "---\n"},

@@ -1,0 +1,177 @@
+"""The media stage: QR codes, baked badges, social previews and printable PDFs.
+
+Pure functions of the site model and the signed credentials, returning `OutputFile`s. The
+expensive ones (QR mask selection, preview drawing, PDFs) are cached by a hash of their inputs
+in the build cache, so a rebuild redoes only what changed and stays byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Callable
+
+from generator import model
+from generator.bake import OB2_KEYWORD, OB3_KEYWORD, bake_png, bake_svg
+from generator.i18n import format_day, translations
+from generator.model import Award, BadgeClass, Learner, Site
+from generator.pdf import card_pdf, certificate_pdf
+from generator.previews import preview_png
+from generator.qr import Matrix, qr_matrix, qr_png, qr_svg
+from generator.sign import SignatureCache
+from generator.write import OutputFile
+
+_CACHE_VERSION = "rugzak-media-1"
+STATUS_TONES = {"valid": "ok", "expired": "warning", "revoked": "danger"}
+
+
+def _cached(cache: SignatureCache | None, kind: str, parts: Any,
+            make: Callable[[], bytes]) -> bytes:
+    if cache is None:
+        return make()
+    key = hashlib.sha256(json.dumps([_CACHE_VERSION, kind, parts], sort_keys=True,
+                                    ensure_ascii=False, default=str).encode()).hexdigest()
+    found = cache.get(key)
+    if found is None:
+        found = make()
+        cache.put(key, found)
+    return found
+
+
+def _matrix(url: str, cache: SignatureCache | None) -> Matrix:
+    # The matrix is computed once per URL and shared by the SVG, the PNG and the PDFs.
+    rows = _cached(cache, "qr", url, lambda: json.dumps(
+        ["".join("1" if cell else "0" for cell in row) for row in qr_matrix(url)]).encode())
+    return tuple(tuple(c == "1" for c in row) for row in json.loads(rows))
+
+
+def qr_files(path: str, url: str, title: str, cache: SignatureCache | None
+             ) -> tuple[list[OutputFile], str]:
+    """`qr.svg` and `qr.png` in the folder `path`; also returns the SVG for inlining."""
+    matrix = _matrix(url, cache)
+    svg = qr_svg(matrix, title)
+    return [OutputFile(path + "qr.svg", svg.encode("utf-8")),
+            OutputFile(path + "qr.png", qr_png(matrix))], svg
+
+
+def badge_png_bytes(badge: BadgeClass) -> bytes | None:
+    """The badge image as PNG bytes, when it is a PNG (PDFs and previews cannot draw SVG)."""
+    return badge.image_data if badge.image_format == "png" else None
+
+
+def baked_files(award: Award, jws: str, credential_json: str) -> list[OutputFile]:
+    """Baked badge images for download: PNG always, SVG when the badge image is SVG.
+
+    OB 2.0 `openbadges` holds the signed assertion (JWS), OB 3.0 `openbadgecredential` the
+    credential with its embedded proof (digest §B.1); written by splicing chunks, so the
+    issuer's image bytes are kept.
+    """
+    folder = model.award_page(award)
+    badge = award.badge
+    files = []
+    if badge.image_format == "png":
+        files.append(OutputFile(folder + "badge.png", bake_png(
+            badge.image_data, {OB2_KEYWORD: jws, OB3_KEYWORD: credential_json})))
+    else:
+        svg = badge.image_data.decode("utf-8")
+        files.append(OutputFile(folder + "badge.svg", bake_svg(svg, ob2=jws,
+                                                               ob3=credential_json).encode()))
+    if badge.generated_svg is not None:
+        files.append(OutputFile(folder + "badge.svg", bake_svg(
+            badge.generated_svg, ob2=jws, ob3=credential_json).encode()))
+    return files
+
+
+def _status_word(award: Award, language: str) -> str:
+    gettext = translations(language).gettext
+    return {"valid": gettext("Valid"), "expired": gettext("Expired"),
+            "revoked": gettext("Revoked")}[award.status]
+
+
+def preview_file(path: str, title: str, subtitle: str, badge: BadgeClass | None, site: Site,
+                 cache: SignatureCache | None, status: str | None = None,
+                 tone: str | None = None) -> OutputFile:
+    """A 1200 × 630 Open Graph preview image."""
+    image = badge_png_bytes(badge) if badge else None
+    fmt = badge.image_format if badge else None
+    site_name = site.title.get(site.default_language)
+    digest = hashlib.sha256(image or b"").hexdigest()
+    data = _cached(cache, "preview", [title, subtitle, digest, fmt, site_name, status, tone],
+                   lambda: preview_png(title, subtitle, image, fmt if image else None,
+                                       site_name, status, status_tone=tone))
+    return OutputFile(path, data)
+
+
+def learner_name(award: Award, language: str) -> str:
+    """The name to print, or a neutral phrase for learners who keep their name private."""
+    if award.learner.visibility == "private":
+        return translations(language).gettext("A learner who keeps their name private")
+    return award.learner.name
+
+
+def award_media(site: Site, award: Award, jws: str, credential_json: str,
+                cache: SignatureCache | None) -> tuple[list[OutputFile], str]:
+    """Everything visual for one award; returns the files and the inline QR SVG."""
+    lang = site.default_language
+    gettext = translations(lang).gettext
+    folder = model.award_page(award)
+    url = site.url(folder)
+    files, svg = qr_files(folder, url, gettext("QR code to this badge page"), cache)
+    files += baked_files(award, jws, credential_json)
+    badge_name = award.badge.name.get(lang)
+    issued = format_day(award.issued, lang)
+    subtitle = f"{learner_name(award, lang)} · {award.badge.issuer.name.get(lang)} · {issued}"
+    files.append(preview_file(folder + "preview.png", badge_name, subtitle, award.badge, site,
+                              cache, _status_word(award, lang), STATUS_TONES[award.status]))
+    lines = [(gettext("Awarded to"), "small"), (learner_name(award, lang), "name"),
+             (gettext("Issued by %(issuer)s on %(date)s") % {
+                 "issuer": award.badge.issuer.name.get(lang), "date": issued}, "body"),
+             (award.badge.description.get(lang), "small")]
+    if award.status != "valid":
+        lines.append((_status_word(award, lang), "heading"))
+    matrix = _matrix(url, cache)
+    digest = hashlib.sha256(badge_png_bytes(award.badge) or b"").hexdigest()
+    pdf = _cached(cache, "certificate", [badge_name, lines, url, digest, lang],
+                  lambda: certificate_pdf(badge_name, lines, matrix,
+                                          badge_png_bytes(award.badge), qr_caption=url,
+                                          lang=lang))
+    files.append(OutputFile(folder + "certificate.pdf", pdf))
+    return files, svg
+
+
+def learner_media(site: Site, learner: Learner, awards: list[Award],
+                  cache: SignatureCache | None) -> tuple[list[OutputFile], str]:
+    """QR, preview and pocket cards (business card and A6) for a learner with a profile."""
+    lang = site.default_language
+    gettext = translations(lang).gettext
+    folder = model.profile_page(learner)
+    url = site.url(folder)
+    files, svg = qr_files(folder, url, gettext("QR code to this profile"), cache)
+    valid = [a for a in awards if a.status == "valid"]
+    names = [a.badge.name.get(lang) for a in valid]
+    subtitle = ", ".join(names[:4]) or site.title.get(lang)
+    first = valid[0].badge if valid else None
+    files.append(preview_file(folder + "preview.png", learner.name, subtitle, first, site,
+                              cache))
+    matrix = _matrix(url, cache)
+    for size, name in (("business-card", "card.pdf"), ("A6", "card-a6.pdf")):
+        shown = names[:3] if size == "business-card" else names[:8]
+        pdf = _cached(cache, "card", [learner.name, shown, url, size, lang],
+                      lambda size=size, shown=shown: card_pdf(
+                          learner.name, shown, matrix, size, qr_caption=url, lang=lang))
+        files.append(OutputFile(folder + name, pdf))
+    return files, svg
+
+
+def site_previews(site: Site, cache: SignatureCache | None) -> list[OutputFile]:
+    """Previews for the home page, issuers and badge classes."""
+    lang = site.default_language
+    description = site.description.get(lang) if site.description else ""
+    files = [preview_file("preview.png", site.title.get(lang), description, None, site, cache)]
+    for issuer in site.issuers:
+        files.append(preview_file(f"issuers/{issuer.id}/preview.png", issuer.name.get(lang),
+                                  issuer.url, None, site, cache))
+    for badge in site.badges:
+        files.append(preview_file(f"badges/{badge.id}/preview.png", badge.name.get(lang),
+                                  badge.description.get(lang), badge, site, cache))
+    return files
