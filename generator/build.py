@@ -177,7 +177,8 @@ def make_media(site: Site, signed: SignedSite, cache: SignatureCache | None
 
 
 def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
-          now: datetime, cache: SignatureCache | None = None) -> BuildReport:
+          now: datetime, cache: SignatureCache | None = None,
+          csp_script_hashes: tuple[str, ...] = ()) -> BuildReport:
     """Build the site from `content` into `output`; raises ContentError on bad records.
 
     Nothing is written unless every stage succeeded and the output passed the privacy and
@@ -211,7 +212,7 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     try:
         files = timer.run("render", lambda: render_site(  # type: ignore[misc]
             site, theme, keyring.site_secret, signed.links, signed.issuer_extra,
-            profile_links))
+            profile_links, csp_script_hashes))
     except RenderError as exc:
         raise ContentError([Diagnostic(str(exc).split(": error: ")[0], 0,
                                        str(exc).split(": error: ", 1)[-1])]) from None

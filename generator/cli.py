@@ -8,6 +8,7 @@ import argparse
 import functools
 import http.server
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -46,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", type=Path, default=Path("output"),
                    help="folder to build into (default: output)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.add_argument("--csp-script-hash", action="append", default=[], metavar="BASE64",
+                   help="also allow the inline script with this SHA-256 (base64) in the pages' "
+                        "Content-Security-Policy; for audit tools that inject a script, such "
+                        "as axe-core. Not for production builds")
     p = commands.add_parser("check", help="validate the records only")
     content_args(p)
     p = commands.add_parser("serve", help="build into a temporary folder and serve it locally")
@@ -83,8 +88,11 @@ def _load_keys(content: Path, output: Path) -> Keyring:
 
 def _cmd_build(args: argparse.Namespace, now: datetime) -> int:
     keyring = _load_keys(args.content, args.output)
+    for digest in args.csp_script_hash:
+        if not re.fullmatch(r"[A-Za-z0-9+/]{43}=", digest):
+            raise UsageError(f"--csp-script-hash {digest!r} is not a base64 SHA-256 digest")
     report = build(args.content, args.output, args.base_url, keyring, now,
-                   DiskCache(cache_dir()))
+                   DiskCache(cache_dir()), tuple(args.csp_script_hash))
     if not args.quiet:
         print(f"built {args.output}: {report.summary()}")
     return EXIT_OK

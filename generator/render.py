@@ -99,11 +99,12 @@ def pages(site: Site, links: dict[str, Any], profile_links: dict[str, Any] | Non
 class Renderer:
     """Holds one Jinja environment per language, created and checked once per build."""
 
-    def __init__(self, site: Site, theme: Theme):
+    def __init__(self, site: Site, theme: Theme, csp_script_hashes: tuple[str, ...] = ()):
         self.site, self.theme = site, theme
         self.envs = {lang: make_environment(theme, lang) for lang in site.languages}
         for env in self.envs.values():
             env.globals["model"] = model  # URL helpers, also inside imported macros
+            env.globals["csp_script_hashes"] = csp_script_hashes
 
     def render_page(self, page: Page, language: str) -> OutputFile:
         site = self.site
@@ -128,6 +129,10 @@ class Renderer:
         try:
             template = self.envs[language].get_template(page.template)
             html = template.render(values)
+        except jinja2.TemplateNotFound as exc:
+            looked = ", ".join(str(f / "templates") for f in self.theme.folders)
+            raise RenderError(f"{self.theme.name}: error: template '{exc.name}' not found "
+                              f"(needed for page '/{here}'); looked in: {looked}") from None
         except jinja2.TemplateError as exc:
             where = _template_location(exc)
             raise RenderError(f"{where}: error: {exc} (while rendering page "
@@ -204,9 +209,10 @@ def render_static(theme: Theme) -> Iterator[OutputFile]:
 def render_site(site: Site, theme: Theme, site_secret: bytes,
                 links: dict[str, Any] | None = None,
                 issuer_extra: Callable[[model.Issuer], dict[str, Any]] | None = None,
-                profile_links: dict[str, Any] | None = None) -> list[OutputFile]:
+                profile_links: dict[str, Any] | None = None,
+                csp_script_hashes: tuple[str, ...] = ()) -> list[OutputFile]:
     """Every file of the site except signed artefacts and media (made by earlier stages)."""
-    renderer = Renderer(site, theme)
+    renderer = Renderer(site, theme, csp_script_hashes)
     files: list[OutputFile] = []
     listed: list[str] = []
     for page in pages(site, links or {}, profile_links):

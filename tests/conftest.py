@@ -90,3 +90,27 @@ def make_site(root: Path, files: dict[str, str | bytes | None] | None = None,
 def site_dir(tmp_path: Path) -> Path:
     """The small valid site."""
     return make_site(tmp_path)
+
+
+DEMO_BASE_URL = "http://127.0.0.1:8765/"
+
+
+def build_demo(work: Path, *extra: str) -> Path:
+    """Build the demo site with the real CLI and the test keys into `work/site`."""
+    import os
+    import subprocess
+    env = dict(os.environ, RUGZAK_KEYS_DIR=str(copy_test_keys(work / "keys")),
+               RUGZAK_CACHE_DIR=str(work / "cache"))
+    env.pop("RUGZAK_KEYS_BUNDLE", None)
+    result = subprocess.run([sys.executable, "-m", "generator", "build", "--content",
+                             str(ROOT / "content"), "--output", str(work / "site"),
+                             "--base-url", DEMO_BASE_URL, *extra],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    return work / "site"
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo site, built once per test session (read-only for tests)."""
+    return build_demo(tmp_path_factory.mktemp("demo"))

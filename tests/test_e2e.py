@@ -15,24 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, copy_test_keys
+from conftest import DEMO_BASE_URL, ROOT, build_demo
 from oracles import require_oracles, run_oracle
 
-BASE_URL = "http://127.0.0.1:8765/"
+BASE_URL = DEMO_BASE_URL
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo site built by `python -m generator build` into a temporary folder."""
+def demo(demo_site: Path) -> Path:
+    """The demo site built by `python -m generator build` (shared by the session)."""
     require_oracles()
-    work = tmp_path_factory.mktemp("e2e")
-    env = dict(os.environ, RUGZAK_KEYS_DIR=str(copy_test_keys(work / "keys")),
-               RUGZAK_CACHE_DIR=str(work / "cache"))
-    result = subprocess.run([sys.executable, "-m", "generator", "build", "--content",
-                             str(ROOT / "content"), "--output", str(work / "site"),
-                             "--base-url", BASE_URL], capture_output=True, text=True, env=env)
-    assert result.returncode == 0, result.stderr
-    return work / "site"
+    return demo_site
 
 
 def awards(site: Path) -> dict[str, dict]:
@@ -290,3 +283,33 @@ def test_badges_without_image_get_a_generated_one(demo: Path) -> None:
         if "\nimage:" not in record.read_text():
             png, svg = demo / "badges" / f"{record.stem}.png", demo / "badges" / f"{record.stem}.svg"
             assert inspect_image(png).width == 512 and inspect_image(svg).format == "svg"
+
+
+def test_accessibility_of_every_page_in_both_languages(demo: Path, tmp_path: Path) -> None:
+    """axe-core (WCAG 2.1 A/AA) on every page at mobile and desktop size: 0 violations.
+
+    The oracle injects axe-core as an inline script, which the pages' strict CSP blocks; this
+    build allows exactly that script's hash (`--csp-script-hash`) and is otherwise identical.
+    """
+    import base64
+    import hashlib
+    home = Path(os.environ.get("BADGE_ORACLES_HOME") or
+                Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                / "badge-oracles")
+    axe = home / "node" / "node_modules" / "axe-core" / "axe.min.js"
+    if not axe.is_file():
+        run_oracle("a11y", "--help")  # installs the component, or fails clearly
+    digest = base64.b64encode(hashlib.sha256(axe.read_bytes()).digest()).decode()
+    site = build_demo(tmp_path, "--csp-script-hash", digest)
+    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
+    shards = [pages[0::2], pages[1::2]]  # two cores: two browsers
+    from oracles import ORACLES
+    procs = [subprocess.Popen([str(ORACLES / "a11y"), str(site), *shard], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for shard in shards]
+    outputs = [proc.communicate(timeout=3000)[0] for proc in procs]
+    import re
+    for output, shard in zip(outputs, shards):
+        summary = re.findall(r"^a11y: (\d+) ok, (\d+) failed", output, re.MULTILINE)
+        assert summary, output[-3000:]
+        assert summary[-1] == (str(len(shard)), "0"), output[-5000:]
+

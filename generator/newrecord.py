@@ -1,0 +1,304 @@
+"""`rugzak new badge|learner|award`: write one well-formed record, and the helpers it shares
+with `rugzak import` (reading what a site already holds, choosing ids, writing files safely).
+
+Records are written with `yaml.safe_dump` (so any text a person types is quoted correctly) under
+the `# yaml-language-server: $schema=…` line editors use. Files are never overwritten: each is
+written to a temporary file and hard-linked into place, which fails if the name was taken.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import yaml
+
+from generator.errors import Diagnostic, UsageError, did_you_mean
+from generator.load import RECORD_FOLDERS, RawRecord, load_content
+from generator.schema import MAX_SLUG_LENGTH, RECIPIENT_PATTERN, SLUG_PATTERN, VISIBILITIES
+from generator.status import STATUS_FILE, allocate, read_indices, write_indices
+from generator.validate import DEFAULT_LANGUAGES, parse_date, suggest_slug, url_problem
+
+Ask = Callable[[str], str]
+_SLUG = re.compile(SLUG_PATTERN)
+_RECIPIENT = re.compile(RECIPIENT_PATTERN)
+_COLOUR = re.compile(r"^#?([0-9a-fA-F]{6})$")
+_SCHEMA_REF = re.compile(r"\$schema=([A-Za-z0-9._/:-]+\.schema\.json)")
+# prefix-NNNN award ids (wp26-0015): the next award continues the series.
+_NUMBERED = re.compile(r"^(?P<prefix>[a-z0-9]+(?:-[a-z0-9]+)*-)(?P<number>\d+)$")
+_DAY_FIRST = re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4})$")  # 1-3-2025, 01/03/2025
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_SHORT_YEAR = re.compile(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{2}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+# --- reading the site ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SiteIndex:
+    """What a content folder already holds, as far as new records need to know."""
+
+    content: Path
+    default_language: str
+    badges: dict[str, RawRecord]
+    learners: dict[str, RawRecord]          # by slug (the `slug` field, else the file name)
+    awards: dict[str, RawRecord]
+    status: dict[str, int]
+    problems: list[Diagnostic] = field(default_factory=list)
+
+    def taken_learner_names(self) -> set[str]:
+        """Slugs and learner file names in use (a new learner may take neither)."""
+        return set(self.learners) | {r.id for r in self.learners.values()}
+
+    def taken_award_ids(self) -> set[str]:
+        """Award ids in use, including ids of deleted awards that keep their status index."""
+        return set(self.awards) | set(self.status)
+
+
+def read_site(content: Path) -> SiteIndex:
+    """Load the records of `content` (without judging them) for `new` and `import`."""
+    if not (content / "site.yaml").is_file():
+        raise UsageError(f"{content} is not a content folder (no site.yaml); use --content DIR "
+                         "or create a site with `rugzak init DIR`")
+    loaded, problems = load_content(content)
+    languages = loaded.site.data.get("languages") if loaded.site else None
+    default = languages[0] if isinstance(languages, list) and languages and isinstance(
+        languages[0], str) else DEFAULT_LANGUAGES[0]
+    kinds: dict[str, dict[str, RawRecord]] = {"badge": {}, "learner": {}, "award": {}}
+    for record in loaded.records:
+        if record.kind in kinds:
+            slug = record.data.get("slug") if record.kind == "learner" else None
+            kinds[record.kind][slug if isinstance(slug, str) else record.id] = record
+    status_path = content / STATUS_FILE
+    try:
+        status = read_indices(status_path)
+    except (ValueError, TypeError, AttributeError, yaml.YAMLError) as exc:
+        problems.append(Diagnostic(str(status_path), 0, f"cannot read the status ledger: {exc}",
+                                   "fix status.yaml first (`rugzak check` shows the problem)"))
+        status = {}
+    return SiteIndex(content, default, kinds["badge"], kinds["learner"], kinds["award"],
+                     status, problems)
+
+
+def award_key(record: RawRecord) -> tuple[str, str, str] | None:
+    """(learner, badge, issued day) of an existing award, to spot the same award twice."""
+    issued = parse_date(record.data.get("issued"))
+    learner, badge = record.data.get("learner"), record.data.get("badge")
+    if isinstance(issued, str) or not isinstance(learner, str) or not isinstance(badge, str):
+        return None
+    return learner, badge, issued.date().isoformat()
+
+
+def normal_identifier(text: str) -> str:
+    """An identifier as compared (and hashed): trimmed, e-mail addresses lowercased."""
+    text = text.strip()
+    return text.lower() if "@" in text and not text.startswith(("http", "did:")) else text
+
+
+# --- values ------------------------------------------------------------------------------
+
+def parse_day(text: str) -> date | str:
+    """A date typed by a person: ISO (2025-03-01) or day first (1-3-2025, 01/03/2025)."""
+    text = text.strip()
+    if iso := _ISO_DAY.match(text):
+        year, month, day = (int(g) for g in iso.groups())
+    elif dutch := _DAY_FIRST.match(text):
+        day, month, year = int(dutch[1]), int(dutch[3]), int(dutch[4])
+    elif _SHORT_YEAR.match(text):
+        return f"date {text!r} has a two-digit year; write the year in full (1-3-2025)"
+    else:
+        return f"{text!r} is not a date; write 2025-03-01 or 1-3-2025 (day first)"
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return f"{text!r} is not a real date (day first: dd-mm-yyyy)"
+
+
+def text_problem(text: str, what: str) -> str:
+    """Why `text` cannot be a name or description, or ''."""
+    if not text.strip():
+        return f"{what} is empty"
+    if _CONTROL.search(text):
+        return f"{what} contains control characters"
+    return ""
+
+
+def identifier_problem(text: str) -> str:
+    """Why `text` cannot be a learner identifier (e-mail, URL or DID), or ''."""
+    return "" if _RECIPIENT.match(text.strip()) else (
+        f"identifier {text.strip()!r} is not an e-mail address, http(s) URL or DID")
+
+
+def is_slug(text: str) -> bool:
+    """Whether `text` is a safe id (lowercase letters, digits, single hyphens, ≤ 64)."""
+    return len(text) <= MAX_SLUG_LENGTH and bool(_SLUG.match(text))
+
+
+def unique_slug(name: str, taken: set[str]) -> str:
+    """A slug from `name` that is not in `taken` (jan-de-vries, jan-de-vries-2, …)."""
+    base = suggest_slug(name)[:MAX_SLUG_LENGTH - 4].strip("-") or "learner"
+    slug, counter = base, 1
+    while slug in taken:
+        counter += 1
+        slug = f"{base}-{counter}"
+    return slug
+
+
+def next_award_ids(existing: Iterable[str], taken: set[str], count: int) -> list[str]:
+    """`count` new award ids: the site's prefix-NNNN series continued, else short random ids."""
+    numbered = [m for m in map(_NUMBERED.match, existing) if m]
+    ids: list[str] = []
+    if numbered:
+        latest = max(numbered, key=lambda m: (m["prefix"], int(m["number"])))
+        prefix, width = latest["prefix"], len(latest["number"])
+        number = max(int(m["number"]) for m in numbered if m["prefix"] == prefix)
+        while len(ids) < count:
+            number += 1
+            candidate = f"{prefix}{number:0{width}d}"
+            if candidate not in taken and is_slug(candidate):
+                ids.append(candidate)
+        return ids
+    while len(ids) < count:
+        candidate = f"award-{secrets.token_hex(3)}"
+        if candidate not in taken and candidate not in ids:
+            ids.append(candidate)
+    return ids
+
+
+# --- writing -------------------------------------------------------------------------------
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:  # records may not contain &anchors/*aliases
+        return True
+
+
+def dump_yaml(values: dict[str, Any]) -> str:
+    """Values as block YAML, every string quoted as it needs to be."""
+    return yaml.dump(values, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100,
+                     default_flow_style=False)
+
+
+def schema_ref(content: Path, kind: str) -> str:
+    """The `$schema` reference for a record: what its neighbours use, else the site layout's."""
+    folder = content / RECORD_FOLDERS[kind][0]
+    for sibling in sorted(folder.glob("*"))[:20] if folder.is_dir() else []:
+        try:
+            with sibling.open(encoding="utf-8") as stream:
+                head = stream.read(400)
+        except (OSError, UnicodeDecodeError):
+            continue
+        match = _SCHEMA_REF.search(head)
+        if match and match[1].endswith(f"/{kind}.schema.json"):
+            return match[1]
+    for candidate in ("generator/schemas", "schemas"):  # Rugzak's own repo, or `rugzak init`
+        if (content.parent / candidate / f"{kind}.schema.json").is_file():
+            return f"../../{candidate}/{kind}.schema.json"
+    return f"../../schemas/{kind}.schema.json"
+
+
+def record_text(content: Path, kind: str, values: dict[str, Any], body: str = "") -> str:
+    """The text of a new record file of `kind` (badges: front matter + Markdown body)."""
+    head = f"# yaml-language-server: $schema={schema_ref(content, kind)}\n"
+    if kind == "badge":
+        return f"---\n{head}{dump_yaml(values)}---\n{body}"
+    return head + dump_yaml(values)
+
+
+def record_path(content: Path, kind: str, record_id: str) -> Path:
+    """Where a new record goes; refuses a record folder that links out of the content folder."""
+    folder, extensions = RECORD_FOLDERS[kind]
+    directory = content / folder
+    if directory.exists() and not directory.resolve().is_relative_to(content.resolve()):
+        raise UsageError(f"{directory} is a link to outside the content folder")
+    return directory / f"{record_id}{extensions[0]}"
+
+
+def write_new_files(files: list[tuple[Path, str]]) -> None:
+    """Write every file or none; never overwrite (FileExistsError names the first taken path).
+
+    Each file is written completely to a temporary name first, then hard-linked into place
+    (atomic, and fails if the name exists); a failure removes the files already placed.
+    """
+    staged: list[tuple[Path, Path]] = []
+    created: list[Path] = []
+    try:
+        for path, text in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            staged.append((Path(temp), path))
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+                stream.write(text)
+            os.chmod(temp, 0o644)
+        for temp, path in staged:
+            try:
+                os.link(temp, path)
+            except FileExistsError:
+                raise
+            except OSError:  # a file system without hard links: exclusive create instead
+                with path.open("x", encoding="utf-8", newline="\n") as stream:
+                    stream.write(temp.read_text("utf-8"))
+            created.append(path)
+    except BaseException:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        for temp, _ in staged:
+            temp.unlink(missing_ok=True)
+
+
+def add_status_indices(content: Path, award_ids: list[str]) -> dict[str, int]:
+    """Give new awards their status list index in status.yaml; returns the new indices."""
+    path = content / STATUS_FILE
+    existing = read_indices(path)
+    updated = allocate(existing, award_ids)
+    write_indices(path, updated)
+    return {a: updated[a] for a in award_ids}
+
+
+# --- prompting -----------------------------------------------------------------------------
+
+def require(value: str | None, option: str, label: str, command: str, ask: Ask | None) -> str:
+    """`value`, or ask for it on a terminal; without a terminal a usage error names the option."""
+    if value is not None and value.strip():
+        return value.strip()
+    if ask is None:
+        raise UsageError(f"{command}: missing {option} ({label}); give it as an option "
+                         "(there is no terminal to ask on)")
+    for _ in range(3):
+        answer = ask(f"{label}: ").strip()
+        if answer:
+            return answer
+    raise UsageError(f"{command}: no {label} given ({option})")
+
+
+def check_reference(kind: str, value: str, known: Iterable[str]) -> None:
+    """Refuse an unknown badge/learner with a suggestion."""
+    known = list(known)
+    if value not in known:
+        hint = did_you_mean(value, known)
+        raise UsageError(f"unknown {kind} '{value}'" + (f" — {hint}" if hint else
+                         f"; no {kind} record has that id"))
+
+
+def colour_value(text: str | None) -> str | None:
+    """'#rrggbb' (lowercase) from '#1F6F8B' or '1f6f8b'; None when not given."""
+    if text is None:
+        return None
+    match = _COLOUR.match(text.strip())
+    if not match:
+        raise UsageError(f"--colour must be like '#1f6f8b', not {text!r}")
+    return f"#{match[1].lower()}"
+
+
+def visibility_value(text: str | None) -> str | None:
+    """A visibility from the command line (public, unlisted, private)."""
+    if text is not None and text not in VISIBILITIES:
+        raise UsageError(f"--visibility must be one of {', '.join(VISIBILITIES)}, not {text!r}")
+    return text
