@@ -16,7 +16,7 @@ from generator.errors import ContentError, Diagnostic
 from generator.jsonld import UndefinedTermError
 from generator.keys import Keyring, find_private_key_material
 from generator.load import load_content
-from generator.model import Site, build_site
+from generator.model import Site, build_site, missing_completions
 from generator.render import RenderError, render_site
 from generator.sign import SignatureCache
 from generator.theme import check_templates, make_environment, resolve_theme
@@ -30,6 +30,7 @@ class BuildReport:
 
     counts: dict[str, int] = field(default_factory=dict)
     files: int = 0
+    warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
@@ -60,6 +61,14 @@ class _Timer:
         self.report.timings[name] = self.report.timings.get(name, 0.0) + (
             time.perf_counter() - start)
         return result
+
+
+def site_warnings(site: Site) -> list[str]:
+    """Things worth a maintainer's attention that do not stop a build."""
+    return [f"warning: learner '{learner.slug}' completed the path '{path.id}' but has no "
+            f"'{path.completion.id}' award\n  hint: create it with "  # type: ignore[union-attr]
+            f"`rugzak new award --path-completions`"
+            for learner, path in missing_completions(site)]
 
 
 def load_site(content: Path, now: datetime, base_url: str | None,
@@ -230,6 +239,7 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
                                        "to be public belongs in an issuer's email/telephone")
                             for path, what in leaks])
     report.files = timer.run("write", lambda: write_site(files, output))  # type: ignore[assignment]
+    report.warnings = site_warnings(site)
     report.counts = {"issuers": len(site.issuers), "badges": len(site.badges),
                      "learners": len(site.learners), "awards": len(site.awards)}
     return report

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from generator import __version__
-from generator.build import build, build_clock, load_site
+from generator.build import build, build_clock, load_site, site_warnings
 from generator.cache import DiskCache, cache_dir
 from generator.errors import ContentError, UsageError, format_diagnostics
 from generator.keys import ENV_BUNDLE, Keyring, KeyringError, assert_outside, keys_dir, \
@@ -93,6 +93,8 @@ def _cmd_build(args: argparse.Namespace, now: datetime) -> int:
             raise UsageError(f"--csp-script-hash {digest!r} is not a base64 SHA-256 digest")
     report = build(args.content, args.output, args.base_url, keyring, now,
                    DiskCache(cache_dir()), tuple(args.csp_script_hash))
+    for warning in report.warnings:
+        print(warning, file=sys.stderr)
     if not args.quiet:
         print(f"built {args.output}: {report.summary()}")
     return EXIT_OK
@@ -100,6 +102,8 @@ def _cmd_build(args: argparse.Namespace, now: datetime) -> int:
 
 def _cmd_check(args: argparse.Namespace, now: datetime) -> int:
     site = load_site(args.content, now, args.base_url)
+    for warning in site_warnings(site):
+        print(warning, file=sys.stderr)
     print(f"ok: {len(site.issuers)} issuers, {len(site.badges)} badges, "
           f"{len(site.learners)} learners, {len(site.awards)} awards")
     return EXIT_OK

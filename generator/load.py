@@ -23,6 +23,9 @@ RECORD_FOLDERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "badge": ("badges", (".md",)),
     "learner": ("learners", (".yaml", ".yml")),
     "award": ("awards", (".yaml", ".yml")),
+    "path": ("paths", (".yaml", ".yml")),
+    "endorser": ("endorsers", (".yaml", ".yml")),
+    "endorsement": ("endorsements", (".yaml", ".yml")),
 }
 # Site-wide files beside site.yaml: revocations (award id → date, reason) and the status list
 # ledger (award id → status list index, allocated once and never reused).

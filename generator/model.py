@@ -62,6 +62,86 @@ class BadgeClass:
     valid_for: tuple[int, int] | None  # (months, days) each award stays valid
     image_data: bytes = b""      # the published image's bytes (read or generated once)
     generated_svg: str | None = None  # SVG twin of a generated image
+    alignments: tuple["Alignment", ...] = ()
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """A badge's alignment to an ESCO concept or a qualifications-framework level."""
+
+    framework: str               # esco | eqf | nlqf
+    url: str                     # targetUrl
+    code: str                    # targetCode: ESCO uuid or the level
+    name: Localized
+    kind: str                    # skill | occupation | level
+
+
+_FRAMEWORK_NAMES = {"esco": "ESCO", "eqf": "European Qualifications Framework",
+                    "nlqf": "Nederlands Kwalificatieraamwerk (NLQF)"}
+
+
+def framework_name(alignment: Alignment) -> str:
+    """targetFramework: a name, not a URL (OB 2.0 §A.11)."""
+    return _FRAMEWORK_NAMES[alignment.framework]
+
+
+def make_alignment(entry: dict, default: str) -> Alignment:
+    """From a validated alignment item; EQF/NLQF get their standard URIs and labels."""
+    framework, value = entry["framework"], entry["value"]
+    if framework == "esco":
+        kind = "occupation" if "/occupation/" in value else "skill"
+        return Alignment("esco", value, value.rsplit("/", 1)[1],
+                         Localized(entry["name"], default), kind)
+    if framework == "eqf":
+        # EQF level concept URIs: http://data.europa.eu/snb/eqf/<1..8> (digest §F.3)
+        names = entry.get("name") or {default: f"EQF {value}"}
+        return Alignment("eqf", f"http://data.europa.eu/snb/eqf/{value}", str(value),
+                         Localized(names, default), "level")
+    # No machine-readable NLQF concept URIs were found (digest §F.3, UNSURE); the NCP NLQF
+    # level page is the most stable human-readable target.
+    label = "Entree" if value == "entree" else str(value)
+    names = entry.get("name") or {default: f"NLQF {label}"}
+    return Alignment("nlqf", "https://www.nlqf.nl/nlqf-niveaus", label,
+                     Localized(names, default), "level")
+
+
+@dataclass(frozen=True)
+class PathStep:
+    badges: tuple["BadgeClass", ...]
+    name: Localized | None
+
+
+@dataclass(frozen=True)
+class LearningPath:
+    id: str
+    name: Localized
+    description: Localized
+    description_html: Localized
+    target_name: Localized | None
+    target_esco: str | None
+    steps: tuple[PathStep, ...]
+    completion: "BadgeClass | None"
+
+
+@dataclass(frozen=True)
+class Endorser:
+    id: str
+    name: Localized
+    url: str
+    description: Localized | None
+
+
+@dataclass(frozen=True)
+class Endorsement:
+    id: str
+    endorser: Endorser
+    badge: "BadgeClass | None"
+    issuer: Issuer | None
+    date: datetime
+    comment: Localized
+    comment_html: Localized
+    signed: dict | None          # the endorser-signed EndorsementCredential, verified
 
 
 @dataclass(frozen=True)
@@ -130,6 +210,9 @@ class Site:
     awards: tuple[Award, ...]
     now: datetime
     content_root: Path
+    paths: tuple[LearningPath, ...] = ()
+    endorsers: tuple[Endorser, ...] = ()
+    endorsements: tuple[Endorsement, ...] = ()
 
     @property
     def default_language(self) -> str:
@@ -226,7 +309,9 @@ def _build_badge(record: CleanRecord, issuers: dict[str, Issuer], site_issuer: s
                       Localized(v["description"], default), Localized(criteria, default),
                       Localized(html, default), image, image_format,
                       issuers[v.get("issuer", site_issuer)], tuple(v.get("tags", ())),
-                      v.get("valid_for"), data, svg)
+                      v.get("valid_for"), data, svg,
+                      tuple(make_alignment(a, default) for a in v.get("alignment", ())),
+                      tuple(v.get("requires", ())))
 
 
 def add_period(start: datetime, months: int, days: int) -> datetime:
@@ -263,6 +348,60 @@ def _build_award(record: CleanRecord, learners: dict[str, Learner],
                  narrative, narrative_html, evidence, status, soon, status_index, revoked)
 
 
+def _markdown(values: Mapping[str, str], default: str) -> tuple[Localized, Localized]:
+    return (Localized(dict(values), default),
+            Localized({k: render_markdown(t) for k, t in values.items()}, default))
+
+
+def _build_path(record: CleanRecord, badges: dict[str, BadgeClass], default: str
+                ) -> LearningPath:
+    v = record.values
+    description, description_html = _markdown(v["description"], default)
+    target = v.get("target") or {}
+    steps = tuple(PathStep(tuple(badges[b] for b in step["badges"]),
+                           _localized(step.get("name"), default)) for step in v["steps"])
+    completion = badges[v["completion"]] if v.get("completion") else None
+    return LearningPath(record.id, Localized(v["name"], default), description,
+                        description_html, _localized(target.get("name"), default),
+                        target.get("esco"), steps, completion)
+
+
+def _build_endorsement(record: CleanRecord, endorsers: dict[str, Endorser],
+                       badges: dict[str, BadgeClass], issuers: dict[str, Issuer],
+                       default: str) -> Endorsement:
+    v = record.values
+    comment, comment_html = _markdown(v["comment"], default)
+    signed = v.get("signed")
+    return Endorsement(record.id, endorsers[v["endorser"]], badges.get(v.get("badge", "")),
+                       issuers.get(v.get("issuer", "")), v["date"], comment, comment_html,
+                       signed["document"] if signed else None)
+
+
+def path_progress(path: LearningPath, held: set[str]) -> tuple[int, PathStep | None]:
+    """(completed steps, first open step) for a learner holding the badge ids `held`."""
+    done = [any(b.id in held for b in step.badges) for step in path.steps]
+    next_step = next((step for step, ok in zip(path.steps, done) if not ok), None)
+    return sum(done), next_step
+
+
+def missing_completions(site: "Site") -> list[tuple[Learner, LearningPath]]:
+    """(learner, path) for every finished path whose completion badge the learner lacks."""
+    held: dict[str, set[str]] = {}
+    for award in site.awards:
+        if award.status != "revoked":
+            held.setdefault(award.learner.slug, set()).add(award.badge.id)
+    missing = []
+    for learner in site.learners:
+        badges = held.get(learner.slug, set())
+        for path in site.paths:
+            if path.completion is None or path.completion.id in badges:
+                continue
+            done, next_step = path_progress(path, badges)
+            if next_step is None:
+                missing.append((learner, path))
+    return missing
+
+
 def build_site(content: ValidContent, now: datetime) -> Site:
     """Link validated records into the frozen `Site` (ids sorted, so output order is stable)."""
     s = content.site.values
@@ -282,7 +421,15 @@ def build_site(content: ValidContent, now: datetime) -> Site:
     awards = [_build_award(r, learners, badges, now, default, content.status_indices[r.id],
                            content.revocations.get(r.id))
               for r in content.of_kind("award")]
+    paths = tuple(_build_path(r, badges, default) for r in content.of_kind("path"))
+    endorsers = {r.id: Endorser(r.id, Localized(r.values["name"], default), r.values["url"],
+                                _localized(r.values.get("description"), default))
+                 for r in content.of_kind("endorser")}
+    endorsements = tuple(_build_endorsement(r, endorsers, badges, issuers, default)
+                         for r in content.of_kind("endorsement"))
     return Site(
+        paths=paths, endorsers=tuple(sorted(endorsers.values(), key=lambda e: e.id)),
+        endorsements=endorsements,
         title=Localized(s["title"], default),
         description=_localized(s.get("description"), default),
         base_url=s["base_url"], languages=languages, theme=s.get("theme", "default"),

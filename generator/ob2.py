@@ -42,6 +42,9 @@ def issuer_profile(site: Site, issuer: Issuer, extra: dict[str, Any] | None = No
         doc["telephone"] = issuer.telephone
     if issuer.image:
         doc["image"] = site.url(model.issuer_image(issuer) or "")
+    endorsed = [e for e in site.endorsements if e.issuer == issuer]
+    if endorsed:
+        doc["endorsement"] = [site.url(endorsement_path(e)) for e in endorsed]
     # No `verification` policy: the default (§A.9 "allowedOrigins = authority of the issuer
     # Profile id") already binds hosted assertions to this site's host.
     doc.update(extra or {})
@@ -63,9 +66,51 @@ def badge_class(site: Site, badge: BadgeClass) -> dict[str, Any]:
                      "narrative": badge.criteria.get(lang)},
         "issuer": site.url(model.issuer_json(badge.issuer)),
     }
+    if badge.alignments:
+        doc["alignment"] = [alignment_object(a, lang) for a in badge.alignments]
     if badge.tags:
         doc["tags"] = list(badge.tags)
+    endorsed = [e for e in site.endorsements if e.badge == badge]
+    if endorsed:
+        doc["endorsement"] = [site.url(endorsement_path(e)) for e in endorsed]
     return doc
+
+
+def alignment_object(alignment: model.Alignment, lang: str) -> dict[str, Any]:
+    """AlignmentObject: "targetName MUST, targetUrl MUST ... targetFramework is a name" (§A.11)."""
+    return {"targetName": alignment.name.get(lang), "targetUrl": alignment.url,
+            "targetFramework": model.framework_name(alignment), "targetCode": alignment.code}
+
+
+def endorsement_path(endorsement: model.Endorsement) -> str:
+    return f"endorsements/{endorsement.id}.json"
+
+
+def endorser_path(endorser: model.Endorser) -> str:
+    return f"endorsers/{endorser.id}.json"
+
+
+def endorser_profile(site: Site, endorser: model.Endorser) -> dict[str, Any]:
+    """The endorser's Profile, hosted by this site on the endorser's behalf."""
+    lang = site.default_language
+    doc: dict[str, Any] = {"@context": OB2_CONTEXT, "type": "Profile",
+                           "id": site.url(endorser_path(endorser)),
+                           "name": endorser.name.get(lang), "url": endorser.url}
+    if endorser.description:
+        doc["description"] = endorser.description.get(lang)
+    return doc
+
+
+def endorsement(site: Site, item: model.Endorsement) -> dict[str, Any]:
+    """A hosted OB 2.0 Endorsement: "like an Assertion without badge ... claim MUST" (§A.6)."""
+    lang = site.default_language
+    claimed = (site.url(model.badge_json(item.badge)) if item.badge
+               else site.url(model.issuer_json(item.issuer)))  # type: ignore[arg-type]
+    return {"@context": OB2_CONTEXT, "type": "Endorsement",
+            "id": site.url(endorsement_path(item)),
+            "claim": {"id": claimed, "endorsementComment": item.comment.get(lang)},
+            "issuer": site.url(endorser_path(item.endorser)),
+            "issuedOn": iso_datetime(item.date), "verification": {"type": "hosted"}}
 
 
 def recipient(site_secret: bytes, award: Award) -> dict[str, Any]:

@@ -72,12 +72,37 @@ def achievement(site: Site, badge: BadgeClass, issuer_did: str) -> dict[str, Any
     if badge.issuer != site.issuer:
         # The partner wrote the badge; the site's issuer awards and signs it.
         doc["creator"] = profile(site, badge.issuer, site.url(model.issuer_json(badge.issuer)))
+    alignments = [_alignment(a, lang) for a in badge.alignments]
+    alignments += [{"type": ["Alignment"], "targetName": path.name.get(lang),
+                    "targetUrl": site.url(f"paths/{path.id}/"),
+                    "targetDescription": "Learning path step",
+                    "targetFramework": site.title.get(lang), "targetType": "ext:LearningPath"}
+                   for path in site.paths
+                   if any(badge in step.badges for step in path.steps)
+                   or path.completion == badge]
+    if alignments:
+        doc["alignment"] = alignments
+    signed = [e.signed for e in site.endorsements if e.badge == badge and e.signed]
+    if signed:
+        # Only endorsements the endorser signed themselves: each carries its own proof (§C.2).
+        doc["endorsement"] = signed
     if badge.tags:
         doc["tag"] = list(badge.tags)
     doc["related"] = [{"id": site.url(model.badge_json(badge)),
                        "type": ["Related", "https://w3id.org/openbadges#BadgeClass"],
                        "version": "Open Badges v2p0"}]
     return doc
+
+
+_TARGET_TYPES = {"skill": "ext:ESCOSkill", "occupation": "ext:ESCOOccupation"}
+
+
+def _alignment(alignment: model.Alignment, lang: str) -> dict[str, Any]:
+    """OB 3.0 Alignment; targetType uses `ext:` terms (EQF: "ext:EQF", as edubadges does)."""
+    target_type = _TARGET_TYPES.get(alignment.kind) or f"ext:{alignment.framework.upper()}"
+    return {"type": ["Alignment"], "targetName": alignment.name.get(lang),
+            "targetUrl": alignment.url, "targetFramework": model.framework_name(alignment),
+            "targetCode": alignment.code, "targetType": target_type}
 
 
 def achievement_document(site: Site, badge: BadgeClass, issuer_did: str) -> dict[str, Any]:

@@ -47,6 +47,18 @@ def public_learners(site: Site) -> tuple[Learner, ...]:
     return tuple(l for l in site.learners if l.visibility == "public")
 
 
+def learner_progress(site: Site, awards: list[Award]) -> list[dict[str, Any]]:
+    """Per learning path the learner has started: steps done, the next step, completion."""
+    held = {a.badge.id for a in awards if a.status != "revoked"}
+    rows = []
+    for path in site.paths:
+        done, next_step = model.path_progress(path, held)
+        if done:
+            rows.append({"path": path, "done": done, "total": len(path.steps),
+                         "next": next_step, "complete": next_step is None})
+    return rows
+
+
 def pages(site: Site, links: dict[str, Any], profile_links: dict[str, Any] | None = None
           ) -> Iterator[Page]:
     """Every page of the site, in a stable order.
@@ -61,15 +73,21 @@ def pages(site: Site, links: dict[str, Any], profile_links: dict[str, Any] | Non
         by_learner.setdefault(award.learner.slug, []).append(award)
         by_badge.setdefault(award.badge.id, []).append(award)
     yield Page("home.html", "", {"learners": public_learners(site), "preview": "preview.png"})
+    for path in site.paths:
+        yield Page("path.html", f"paths/{path.id}/", {"path": path, "preview": "preview.png"})
     for issuer in site.issuers:
         yield Page("issuer.html", model.issuer_page(issuer), {
             "issuer": issuer, "badges": [b for b in site.badges if b.issuer == issuer],
+            "endorsements": [e for e in site.endorsements if e.issuer == issuer],
             "preview": f"issuers/{issuer.id}/preview.png"})
     for badge in site.badges:
         earners = [a for a in by_badge.get(badge.id, ()) if a.learner.visibility == "public"]
         yield Page("badge.html", model.badge_page(badge),
                    {"badge": badge, "count": len(by_badge.get(badge.id, ())),
-                    "earners": earners, "preview": f"badges/{badge.id}/preview.png"})
+                    "earners": earners, "preview": f"badges/{badge.id}/preview.png",
+                    "endorsements": [e for e in site.endorsements if e.badge == badge],
+                    "paths": [p for p in site.paths if p.completion == badge
+                              or any(badge in step.badges for step in p.steps)]})
     for award in site.awards:
         public = award.learner.visibility == "public"
         award_links = links.get(award.id, {})
@@ -88,7 +106,8 @@ def pages(site: Site, links: dict[str, Any], profile_links: dict[str, Any] | Non
         public = learner.visibility == "public"
         extra = profile_links.get(learner.slug, {})
         values = {"learner": learner, "awards": mine, "links": extra,
-                  "preview": extra.get("preview_png", "preview.png")}
+                  "preview": extra.get("preview_png", "preview.png"),
+                  "progress": learner_progress(site, mine)}
         yield Page("profile.html", model.profile_page(learner), values, noindex=not public,
                    listed=public)
         if extra.get("card_pdf"):
@@ -182,6 +201,13 @@ def render_ob2(site: Site, site_secret: bytes,
     for award in site.awards:
         yield OutputFile(model.assertion_json(award),
                          json_bytes(ob2.hosted_assertion(site, award, site_secret)))
+    for endorser in site.endorsers:
+        yield OutputFile(ob2.endorser_path(endorser),
+                         json_bytes(ob2.endorser_profile(site, endorser)))
+    for item in site.endorsements:
+        yield OutputFile(ob2.endorsement_path(item), json_bytes(ob2.endorsement(site, item)))
+        if item.signed is not None:
+            yield OutputFile(f"endorsements/{item.id}.credential.json", json_bytes(item.signed))
 
 
 def render_images(site: Site) -> Iterator[OutputFile]:

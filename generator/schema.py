@@ -16,6 +16,9 @@ VISIBILITIES = ("public", "unlisted", "private")
 DID_PATTERN = r"^did:[a-z0-9]+:[A-Za-z0-9._:%-]+$"
 RECIPIENT_PATTERN = (r"^([^@\s]+@[^@\s]+\.[^@\s]+|https?://[^\s]+|"
                      r"did:[a-z0-9]+:[A-Za-z0-9._:%-]+)$")
+# ESCO concept URIs as the EC publishes them (http, not https): digest §F.3.
+ESCO_PATTERN = (r"^http://data\.europa\.eu/esco/(skill|occupation)/"
+                r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DURATION_PATTERN = r"^P(?=\d)(\d+Y)?(\d+M)?(\d+D)?$"
 MAX_SLUG_LENGTH = 64
 
@@ -54,6 +57,9 @@ SPECS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("image", "path", False, "PNG or SVG badge image, relative to the record; "
                                           "generated from name and colour when omitted"),
         FieldSpec("colour", "colour", False, "#rrggbb colour of a generated image"),
+        FieldSpec("alignment", "alignment", False, "ESCO skills/occupations, EQF and NLQF "
+                                                   "levels the badge aligns to"),
+        FieldSpec("requires", "idlist", False, "badges a learner should hold first"),
         FieldSpec("issuer", "id", False, "issuing organisation; default the site's issuer"),
         FieldSpec("tags", "tags", False, "keywords"),
         FieldSpec("valid_for", "duration", False, "validity period of each award, ISO 8601 "
@@ -68,6 +74,26 @@ SPECS: dict[str, tuple[FieldSpec, ...]] = {
                                        "subject id"),
         FieldSpec("visibility", "enum", False, "public, unlisted (default) or private",
                   VISIBILITIES),
+    ),
+    "path": (
+        FieldSpec("name", "text", True, "path name"),
+        FieldSpec("description", "markdown", True, "what the path leads to (Markdown)"),
+        FieldSpec("target", "target", False, "the job it leads to: name and ESCO occupation"),
+        FieldSpec("steps", "steps", True, "ordered steps: badge, or any of several badges"),
+        FieldSpec("completion", "id", False, "badge awarded when every step is done"),
+    ),
+    "endorser": (
+        FieldSpec("name", "text", True, "organisation name"),
+        FieldSpec("url", "url", True, "its home page"),
+        FieldSpec("description", "text", False, "who they are"),
+    ),
+    "endorsement": (
+        FieldSpec("endorser", "id", True, "the endorser"),
+        FieldSpec("badge", "id", False, "the endorsed badge class (or issuer)"),
+        FieldSpec("issuer", "id", False, "the endorsed issuer (or badge)"),
+        FieldSpec("date", "date", True, "when the endorsement was given"),
+        FieldSpec("comment", "markdown", True, "what the endorser says"),
+        FieldSpec("signed", "jsonfile", False, "EndorsementCredential signed by the endorser"),
     ),
     "award": (
         FieldSpec("learner", "slug", True, "the learner's slug"),
@@ -102,6 +128,28 @@ def _field_schema(spec: FieldSpec) -> dict[str, Any]:
         "did": {"type": "string", "pattern": DID_PATTERN},
         "duration": {"type": "string", "pattern": DURATION_PATTERN},
         "colour": {"type": "string", "pattern": r"^#[0-9a-fA-F]{6}$"},
+        "idlist": {"type": "array", "items": {"type": "string", "pattern": SLUG_PATTERN}},
+        "jsonfile": {"type": "string", "pattern": r"^[^/\\][^\\]*\.json$"},
+        "alignment": {"type": "array", "items": {"anyOf": [
+            {"type": "object", "required": ["esco", "name"], "additionalProperties": False,
+             "properties": {"esco": {"type": "string", "pattern": ESCO_PATTERN},
+                            "name": _localized(text)}},
+            {"type": "object", "required": ["eqf"], "additionalProperties": False,
+             "properties": {"eqf": {"type": "integer", "minimum": 1, "maximum": 8},
+                            "name": _localized(text)}},
+            {"type": "object", "required": ["nlqf"], "additionalProperties": False,
+             "properties": {"nlqf": {"enum": ["entree", 1, 2, 3, 4, 5, 6, 7, 8]},
+                            "name": _localized(text)}}]}},
+        "target": {"type": "object", "required": ["name"], "additionalProperties": False,
+                   "properties": {"name": _localized(text),
+                                  "esco": {"type": "string", "pattern": ESCO_PATTERN}}},
+        "steps": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"badge": {"type": "string", "pattern": SLUG_PATTERN},
+                           "any": {"type": "array", "minItems": 1,
+                                   "items": {"type": "string", "pattern": SLUG_PATTERN}},
+                           "name": _localized(text)},
+            "oneOf": [{"required": ["badge"]}, {"required": ["any"]}]}},
         "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": MAX_SLUG_LENGTH},
         "slug": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": MAX_SLUG_LENGTH},
         "date": {"type": "string", "pattern": _DATE_PATTERN},

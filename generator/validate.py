@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from generator.errors import Diagnostic, did_you_mean
 from generator.images import ImageProblem, inspect_image
+from generator.validate_extra import (StructuredFields, check_signed_endorsement,
+                                      cross_check_paths)
 from generator.load import FieldPath, LoadedContent, RawRecord
 from generator.schema import (DID_PATTERN, DURATION_PATTERN, MAX_SLUG_LENGTH, REVOCATION_SPECS,
                               SLUG_PATTERN, SPECS, STATUS_LIST_BITS, FieldSpec)
@@ -57,7 +59,7 @@ class ValidContent:
         return tuple(r for r in self.records if r.kind == kind)
 
 
-class _Checker:
+class _Checker(StructuredFields):
     """Collects diagnostics for one record while its fields are cleaned."""
 
     def __init__(self, record: RawRecord, languages: tuple[str, ...], root: Path):
@@ -380,8 +382,49 @@ def _record_key(record: RawRecord) -> str:
     return slug if record.kind == "learner" and isinstance(slug, str) else record.id
 
 
+def _endorsement_subjects(record: CleanRecord, base_urls: set[str]) -> set[str]:
+    """The ids an endorser's signed credential may name: the badge's Achievement or the
+    issuer's profile/DID, under the site's published base URL or this build's."""
+    from generator.did import site_did
+    badge, issuer = record.values.get("badge"), record.values.get("issuer")
+    if badge:
+        return {f"{base}achievements/{badge}.json" for base in base_urls}
+    return ({f"{base}issuers/{issuer}.json" for base in base_urls}
+            | {site_did(base) for base in base_urls})
+
+
+def _check_endorsements(records: list[CleanRecord], pools: dict[str, dict[str, RawRecord]],
+                        raw: dict[Path, RawRecord], base_urls: set[str], now: datetime,
+                        problems: list[Diagnostic]) -> None:
+    for record in (r for r in records if r.kind == "endorsement"):
+        source = raw[record.path]
+        targets = [k for k in ("badge", "issuer") if k in record.values]
+        if len(targets) != 1:
+            problems.append(Diagnostic(record.display, source.line_of(()), "an endorsement "
+                                       "names exactly one of 'badge' or 'issuer'"))
+            continue
+        for field_name, kind in (("endorser", "endorser"), (targets[0], targets[0])):
+            value = record.values[field_name]
+            if value not in pools[kind]:
+                problems.append(Diagnostic(record.display, source.line_of((field_name,)),
+                                           f"unknown {kind} '{value}'",
+                                           did_you_mean(value, pools[kind])
+                                           or f"no {kind} record has that id"))
+        signed = record.values.get("signed")
+        if signed:
+            reason = check_signed_endorsement(signed["document"],
+                                              _endorsement_subjects(record, base_urls), now)
+            if reason:
+                problems.append(Diagnostic(record.display, source.line_of(("signed",)),
+                                           f"signed endorsement {signed['file']!r} rejected: "
+                                           f"{reason}", "ask the endorser for a correctly "
+                                           "signed file, or remove 'signed' to publish it as "
+                                           "hosted (not signed by the endorser)"))
+
+
 def _cross_check(site: CleanRecord, records: list[CleanRecord], raw: dict[Path, RawRecord],
-                 now: datetime, problems: list[Diagnostic]) -> None:
+                 now: datetime, problems: list[Diagnostic],
+                 base_urls: set[str] | None = None) -> None:
     """Unique ids, references between records, and date order.
 
     Pools of known ids come from every *loaded* record, so a record with a bad field does not
@@ -411,6 +454,9 @@ def _cross_check(site: CleanRecord, records: list[CleanRecord], raw: dict[Path, 
                   did_you_mean(value, pools[kind]) or f"no {kind} record has that id")
 
     reference(site, "issuer", "issuer")
+    cross_check_paths(records, pools, raw, problems)
+    _check_endorsements(records, pools, raw, base_urls or {site.values["base_url"]}, now,
+                        problems)
     for record in records:
         if record.kind == "badge":
             reference(record, "issuer", "issuer")
@@ -537,7 +583,11 @@ def validate_content(loaded: LoadedContent, now: datetime,
                if (c := _clean_record(r, languages, loaded.root, problems)) is not None]
     if site is not None:
         raw_by_path[site.path] = site_raw
-        _cross_check(site, cleaned, raw_by_path, now, problems)
+        published = loaded.site.data.get("base_url")
+        base_urls = {site.values["base_url"]}
+        if isinstance(published, str) and not url_problem(published):
+            base_urls.add(published if published.endswith("/") else published + "/")
+        _cross_check(site, cleaned, raw_by_path, now, problems, base_urls)
     awards = {r.id: r for r in cleaned if r.kind == "award"}
     revocations = _clean_revocations(loaded.special.get("revocations"), languages, loaded.root,
                                      awards, problems)
