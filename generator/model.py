@@ -46,6 +46,7 @@ class Issuer:
     telephone: str | None
     image: Path | None
     image_format: str | None
+    linkedin_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -285,7 +286,7 @@ def _build_issuer(record: CleanRecord, default: str) -> Issuer:
     image = v.get("image")
     return Issuer(record.id, Localized(v["name"], default), v["url"], v["email"],
                   _localized(v.get("description"), default), v.get("telephone"), image,
-                  inspect_image(image).format if image else None)
+                  inspect_image(image).format if image else None, v.get("linkedin_id"))
 
 
 def _build_badge(record: CleanRecord, issuers: dict[str, Issuer], site_issuer: str,

@@ -10,7 +10,10 @@ from typing import Any, Callable, Iterator
 
 import jinja2
 
+from functools import partial
+
 from generator import model, ob2
+from generator.share import linkedin_url
 from generator.model import Award, Learner, Site
 from generator.theme import Theme, make_environment
 from generator.write import OutputFile
@@ -124,6 +127,7 @@ class Renderer:
         for env in self.envs.values():
             env.globals["model"] = model  # URL helpers, also inside imported macros
             env.globals["csp_script_hashes"] = csp_script_hashes
+            env.globals["linkedin_url"] = partial(linkedin_url, site)
 
     def render_page(self, page: Page, language: str) -> OutputFile:
         site = self.site

@@ -50,6 +50,8 @@ SPECS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("description", "text", False, "what the organisation does"),
         FieldSpec("image", "path", False, "logo, PNG or SVG, relative to the record"),
         FieldSpec("telephone", "telephone", False, "public phone number, E.164 (+31101234567)"),
+        FieldSpec("linkedin_id", "digits", False, "LinkedIn organisation id, for the "
+                                                  "add-to-profile link"),
     ),
     "badge": (
         FieldSpec("name", "text", True, "badge name"),
@@ -128,6 +130,8 @@ def _field_schema(spec: FieldSpec) -> dict[str, Any]:
         "did": {"type": "string", "pattern": DID_PATTERN},
         "duration": {"type": "string", "pattern": DURATION_PATTERN},
         "colour": {"type": "string", "pattern": r"^#[0-9a-fA-F]{6}$"},
+        "digits": {"anyOf": [{"type": "string", "pattern": r"^[0-9]{1,20}$"},
+                             {"type": "integer", "minimum": 0}]},
         "idlist": {"type": "array", "items": {"type": "string", "pattern": SLUG_PATTERN}},
         "jsonfile": {"type": "string", "pattern": r"^[^/\\][^\\]*\.json$"},
         "alignment": {"type": "array", "items": {"anyOf": [

@@ -155,6 +155,13 @@ class _Checker(StructuredFields):
         years, months, days = (int(g[:-1]) if g else 0 for g in match.groups())
         return years * 12 + months, days
 
+    def digits(self, path: FieldPath, value: Any, name: str) -> str | None:
+        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if not isinstance(text, str) or not re.fullmatch(r"[0-9]{1,20}", text):
+            self.error(path, f"'{name}' must be a number such as 1337, not {value!r}")
+            return None
+        return text
+
     def colour(self, path: FieldPath, value: Any, name: str) -> str | None:
         text = self.string(path, value, name)
         if text is not None and not re.match(r"^#[0-9a-fA-F]{6}$", text):

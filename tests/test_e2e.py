@@ -85,8 +85,11 @@ def test_vc_verifier_accepts_every_credential_and_jwt(demo: Path) -> None:
     failed = {Path(item).parent.name for item in run.items("FAIL")}
     assert failed == expired, run.output[-4000:]
     assert any("status/revocation-1.json" in item for item in run.items("OK"))
-    assert run.ok == 2 * (count - len(expired)) + 1      # + the signed status list
-    assert run.ok + run.failed == 2 * count + 1
+    endorsements = sorted(demo.glob("endorsements/*.credential.json"))
+    assert endorsements and all(str(e) in run.items("OK") for e in endorsements)
+    # + the signed status list + the endorser-signed endorsement credentials
+    assert run.ok == 2 * (count - len(expired)) + 1 + len(endorsements)
+    assert run.ok + run.failed == 2 * count + 1 + len(endorsements)
 
 
 def test_rugzak_verify_reports_revoked_and_expired(demo: Path) -> None:
@@ -125,8 +128,9 @@ def test_eddsa_vc_jwts_verify(demo: Path) -> None:
     assert "EdDSA" in run.output
 
 
-def test_ob3_schema_accepts_credentials_and_profile(demo: Path) -> None:
+def test_ob3_schema_accepts_credentials_profile_and_endorsements(demo: Path) -> None:
     files = sorted(demo.glob("a/*/credential.json")) + [demo / "issuer-ob3.json"]
+    files += sorted(demo.glob("endorsements/*.credential.json"))
     run = run_oracle("ob3-schema", *files)
     assert (run.ok, run.failed) == (len(files), 0), run.output[-3000:]
 

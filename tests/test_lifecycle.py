@@ -142,3 +142,23 @@ def test_generated_badge_image_when_none_given(tmp_path: Path, keyring) -> None:
     assert inspect_image(out / "badges/lassen-basis.png").width == 512
     assert inspect_image(out / "badges/lassen-basis.svg").format == "svg"
     assert (out / "a/wp-0001/badge.svg").is_file() and (out / "a/wp-0001/badge.png").is_file()
+
+
+def test_linkedin_add_to_profile_link(tmp_path: Path, keyring) -> None:
+    from urllib.parse import parse_qs, urlsplit
+    content = make_site(tmp_path, {"issuers/acme.yaml": "name: Acme\nurl: https://acme.example.org/"
+                                   "\nemail: badges@acme.example.org\nlinkedin_id: 1337\n"})
+    out = tmp_path / "out"
+    build(content, out, None, keyring, NOW)
+    import html
+    import re
+    page = (out / "a/wp-0001/index.html").read_text()
+    url = html.unescape(re.search(r'<a class="button" href="([^"]+)"', page).group(1))
+    parts = urlsplit(url)
+    assert parts.netloc == "www.linkedin.com" and parts.path == "/profile/add"
+    assert parse_qs(parts.query) == {
+        "startTask": ["CERTIFICATION_NAME"], "name": ["Lassen basis"],
+        "organizationId": ["1337"], "issueYear": ["2025"], "issueMonth": ["3"],
+        "certUrl": ["https://badges.example.org/a/wp-0001/"], "certId": ["wp-0001"]}
+    assert "Link kopiëren" in page
+    assert "linkedin.com" not in (out / "a/wp-0002/index.html").read_text()  # private + expired
