@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from generator import media
+from generator.scaffold import host_files
 from generator.credentials import SignedSite, sign_site
 from generator.errors import ContentError, Diagnostic
 from generator.jsonld import UndefinedTermError
@@ -226,6 +227,7 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
         raise ContentError([Diagnostic(str(exc).split(": error: ")[0], 0,
                                        str(exc).split(": error: ", 1)[-1])]) from None
     files = files + signed.files + media_files
+    files += [OutputFile(p, d) for p, d in host_files([f.path for f in files])]
     exposed = timer.run("guard", lambda: key_material_leaks(files, keyring))
     if exposed:
         raise ContentError([Diagnostic(item, 0, "private key material would be published",

@@ -5,13 +5,9 @@ failure, 2 usage). All work happens in the pipeline modules; this file only wire
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import os
 import re
 import sys
-import tempfile
-import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Sequence
@@ -20,6 +16,7 @@ from generator import __version__
 from generator.build import build, build_clock, load_site, site_warnings
 from generator.cache import DiskCache, cache_dir
 from generator.errors import ContentError, UsageError, format_diagnostics
+from generator.workflow_cli import add_commands
 from generator.keys import ENV_BUNDLE, Keyring, KeyringError, assert_outside, keys_dir, \
     load_keyring
 
@@ -53,9 +50,6 @@ def _parser() -> argparse.ArgumentParser:
                         "as axe-core. Not for production builds")
     p = commands.add_parser("check", help="validate the records only")
     content_args(p)
-    p = commands.add_parser("serve", help="build into a temporary folder and serve it locally")
-    content_args(p)
-    p.add_argument("--port", type=int, default=8000)
     p = commands.add_parser("verify", help="verify credentials: OB 3.0 JSON or VC-JWT, OB 2.0 "
                                           "JWS or hosted assertion, baked PNG/SVG")
     p.add_argument("inputs", nargs="+", metavar="PATH|URL")
@@ -75,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("key_id", nargs="?", help="with 'compromise': the key to withdraw")
     p.add_argument("--if-missing", action="store_true",
                    help="with 'new': do nothing when keys already exist")
+    COMMANDS.update(add_commands(commands, _Parser))
     return parser
 
 
@@ -106,24 +101,6 @@ def _cmd_check(args: argparse.Namespace, now: datetime) -> int:
         print(warning, file=sys.stderr)
     print(f"ok: {len(site.issuers)} issuers, {len(site.badges)} badges, "
           f"{len(site.learners)} learners, {len(site.awards)} awards")
-    return EXIT_OK
-
-
-def _cmd_serve(args: argparse.Namespace, now: datetime) -> int:
-    with tempfile.TemporaryDirectory(prefix="rugzak-serve-") as folder:
-        output = Path(folder) / "site"
-        base_url = args.base_url or f"http://127.0.0.1:{args.port}/"
-        build(args.content, output, base_url, _load_keys(args.content, output), now,
-              DiskCache(cache_dir()))
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(output))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler)
-        print(f"serving {base_url} (Ctrl+C to stop)")
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            thread.join()
-        except KeyboardInterrupt:
-            server.shutdown()
     return EXIT_OK
 
 
@@ -200,7 +177,7 @@ def _cmd_status(args: argparse.Namespace, now: datetime) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"status": _cmd_status, "verify": _cmd_verify, "build": _cmd_build, "check": _cmd_check, "serve": _cmd_serve, "keys": _cmd_keys}
+COMMANDS = {"status": _cmd_status, "verify": _cmd_verify, "build": _cmd_build, "check": _cmd_check, "keys": _cmd_keys}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

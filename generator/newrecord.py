@@ -8,6 +8,7 @@ written to a temporary file and hard-linked into place, which fails if the name 
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import secrets
@@ -120,12 +121,13 @@ def parse_day(text: str) -> date | str:
         return f"{text!r} is not a real date (day first: dd-mm-yyyy)"
 
 
-def text_problem(text: str, what: str) -> str:
-    """Why `text` cannot be a name or description, or ''."""
+def text_problem(text: str, what: str, single_line: bool = False) -> str:
+    """Why `text` cannot be a name (one line) or a description, or ''."""
     if not text.strip():
         return f"{what} is empty"
-    if _CONTROL.search(text):
-        return f"{what} contains control characters"
+    if _CONTROL.search(text) or (single_line and ("\n" in text or "\r" in text)):
+        return f"{what} must be {'one line of ' if single_line else ''}text without control " \
+               "characters"
     return ""
 
 
@@ -278,13 +280,31 @@ def require(value: str | None, option: str, label: str, command: str, ask: Ask |
     raise UsageError(f"{command}: no {label} given ({option})")
 
 
+def suggestion(word: str, candidates: Iterable[str]) -> str:
+    """`did you mean 'x'?` for a close id, also when the word is close to one part of it
+    ('lasen' → 'lassen-basis'), or ''."""
+    candidates = sorted(candidates)
+    if hint := did_you_mean(word, candidates):
+        return hint
+    parts = {part: c for c in reversed(candidates) for part in c.split("-") if len(part) > 2}
+    match = difflib.get_close_matches(word, parts, n=1, cutoff=0.75)
+    return f"did you mean '{parts[match[0]]}'?" if match else ""
+
+
+def unknown(kind: str, value: str, known: Iterable[str]) -> str:
+    """`unknown badge 'lasen' — did you mean 'lassen-basis'?` (or the list of known ids)."""
+    known = sorted(known)
+    if hint := suggestion(value, known):
+        return f"unknown {kind} '{value}' — {hint}"
+    shown = ", ".join(known[:10]) + (" …" if len(known) > 10 else "")
+    return f"unknown {kind} '{value}'" + (f"; known: {shown}" if known else f"; no {kind}s yet")
+
+
 def check_reference(kind: str, value: str, known: Iterable[str]) -> None:
     """Refuse an unknown badge/learner with a suggestion."""
     known = list(known)
     if value not in known:
-        hint = did_you_mean(value, known)
-        raise UsageError(f"unknown {kind} '{value}'" + (f" — {hint}" if hint else
-                         f"; no {kind} record has that id"))
+        raise UsageError(unknown(kind, value, known))
 
 
 def colour_value(text: str | None) -> str | None:
@@ -302,3 +322,137 @@ def visibility_value(text: str | None) -> str | None:
     if text is not None and text not in VISIBILITIES:
         raise UsageError(f"--visibility must be one of {', '.join(VISIBILITIES)}, not {text!r}")
     return text
+
+
+# --- the three commands ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NewRecord:
+    """A record `rugzak new` wrote (and, for an award, its status list index)."""
+
+    path: Path
+    record_id: str
+    status_index: int | None = None
+
+
+_CRITERIA = {
+    "nl": "## Wat je laat zien\n\n- Beschrijf hier wat iemand doet of maakt om deze badge te "
+          "krijgen.\n",
+    "en": "## What you show\n\n- Describe here what someone does or makes to earn this "
+          "badge.\n",
+}
+
+
+def _write_one(path: Path, text: str) -> None:
+    try:
+        write_new_files([(path, text)])
+    except FileExistsError:
+        raise UsageError(f"{path} already exists; refusing to overwrite it") from None
+
+
+def _checked(text: str, what: str, single_line: bool = False) -> str:
+    if problem := text_problem(text, what, single_line):
+        raise UsageError(problem)
+    return text
+
+
+def new_badge(content: Path, *, name: str | None = None, description: str | None = None,
+              colour: str | None = None, badge_id: str | None = None,
+              ask: Ask | None = None) -> NewRecord:
+    """Write badges/<id>.md without an image (Rugzak draws one from the name and colour)."""
+    site = read_site(content)
+    name = _checked(require(name, "--name", "badge name", "new badge", ask), "--name", True)
+    description = _checked(require(description, "--description", "one-sentence description",
+                                   "new badge", ask), "--description")
+    values: dict[str, Any] = {"name": name, "description": description}
+    if (colour := colour_value(colour)) is not None:
+        values["colour"] = colour
+    badge_id = badge_id or suggest_slug(name)
+    if not is_slug(badge_id):
+        raise UsageError(f"--id {badge_id!r} is not a safe id (lowercase letters, digits, "
+                         f"single hyphens); for example '{suggest_slug(badge_id)}'")
+    if badge_id in site.badges:
+        raise UsageError(f"badge '{badge_id}' already exists ({site.badges[badge_id].display}); "
+                         "choose another id with --id")
+    path = record_path(content, "badge", badge_id)
+    body = _CRITERIA.get(site.default_language, _CRITERIA["en"])
+    _write_one(path, record_text(content, "badge", values, body))
+    return NewRecord(path, badge_id)
+
+
+def new_learner(content: Path, *, name: str | None = None, identifier: str | None = None,
+                visibility: str | None = None, slug: str | None = None,
+                ask: Ask | None = None) -> NewRecord:
+    """Write learners/<slug>.yaml; the slug comes from the name unless given."""
+    site = read_site(content)
+    name = _checked(require(name, "--name", "name as the learner wants it shown",
+                            "new learner", ask), "--name", True)
+    identifier = require(identifier, "--identifier", "e-mail address (never published)",
+                         "new learner", ask)
+    if problem := identifier_problem(identifier):
+        raise UsageError(problem)
+    for other_slug, record in site.learners.items():
+        known = record.data.get("identifier")
+        if isinstance(known, str) and normal_identifier(known) == normal_identifier(identifier):
+            raise UsageError(f"learner '{other_slug}' ({record.display}) already has this "
+                             "identifier; award badges to that learner instead")
+    taken = site.taken_learner_names()
+    if slug is not None:
+        if not is_slug(slug):
+            raise UsageError(f"--slug {slug!r} is not a safe slug (lowercase letters, digits, "
+                             f"single hyphens); for example '{suggest_slug(slug)}'")
+        if slug in taken:
+            raise UsageError(f"the slug '{slug}' is already used by another learner")
+    else:
+        slug = unique_slug(name, taken)
+    values: dict[str, Any] = {"name": name, "identifier": identifier}
+    if (visibility := visibility_value(visibility)) is not None:
+        values["visibility"] = visibility
+    path = record_path(content, "learner", slug)
+    _write_one(path, record_text(content, "learner", values))
+    return NewRecord(path, slug)
+
+
+def new_award(content: Path, today: date, *, learner: str | None = None,
+              badge: str | None = None, issued: str | None = None,
+              narrative: str | None = None, evidence: list[str] | None = None,
+              award_id: str | None = None, ask: Ask | None = None) -> NewRecord:
+    """Write awards/<id>.yaml (next id in the site's series) and allocate its status index."""
+    site = read_site(content)
+    learner = require(learner, "--learner", "the learner's slug", "new award", ask)
+    check_reference("learner", learner, site.learners)
+    badge = require(badge, "--badge", "the badge id", "new award", ask)
+    check_reference("badge", badge, site.badges)
+    day = today if issued is None else parse_day(issued)
+    if isinstance(day, str):
+        raise UsageError(f"--issued: {day}")
+    if day > today:
+        raise UsageError(f"--issued {day.isoformat()} is in the future; badges cannot be "
+                         "awarded ahead of time")
+    for url in evidence or []:
+        if problem := url_problem(url):
+            raise UsageError(f"--evidence {url!r} is not a usable URL: {problem}")
+    for other in site.awards.values():
+        if award_key(other) == (learner, badge, day.isoformat()):
+            raise UsageError(f"'{learner}' already has '{badge}' issued on {day.isoformat()} "
+                             f"({other.display}); give another --issued date for a second "
+                             "award")
+    taken = site.taken_award_ids()
+    if award_id is not None and (not is_slug(award_id) or award_id in taken):
+        raise UsageError(f"--id {award_id!r} is " + ("already used (an award id is never "
+                         "reused, also not after deletion)" if award_id in taken
+                         else "not a safe id (lowercase letters, digits, single hyphens)"))
+    award_id = award_id or next_award_ids(site.awards, taken, 1)[0]
+    values: dict[str, Any] = {"learner": learner, "badge": badge, "issued": day}
+    if narrative and narrative.strip():
+        values["narrative"] = _checked(narrative.strip(), "--narrative")
+    if evidence:
+        values["evidence"] = list(evidence)
+    path = record_path(content, "award", award_id)
+    _write_one(path, record_text(content, "award", values))
+    try:
+        index = add_status_indices(content, [award_id])[award_id]
+    except BaseException:
+        path.unlink(missing_ok=True)  # an award without an index would fail the next build
+        raise
+    return NewRecord(path, award_id, index)

@@ -17,7 +17,18 @@ import yaml
 from generator.errors import Diagnostic
 from generator.i18n import format_day, translations
 
-BUILTIN_THEMES = Path(__file__).resolve().parent.parent / "themes"
+def _builtin_themes() -> Path:
+    """`themes/` of the source tree, or the copy installed as the `generator._themes` package."""
+    source = Path(__file__).resolve().parent.parent / "themes"
+    if (source / "default" / "templates").is_dir():
+        return source
+    import importlib.util
+    spec = importlib.util.find_spec("generator._themes")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) if locations else source
+
+
+BUILTIN_THEMES = _builtin_themes()
 
 
 @dataclass(frozen=True)
@@ -38,18 +49,20 @@ def resolve_theme(name: str, site_themes: Path) -> Theme:
     folders: list[Path] = []
     current: str | None = name
     while current:
-        candidates = [site_themes / current, BUILTIN_THEMES / current]
-        folder = next((c.resolve() for c in candidates if (c / "templates").is_dir()), None)
+        candidates = [(site_themes / current).resolve(), (BUILTIN_THEMES / current).resolve()]
+        found = [c for c in candidates if (c / "templates").is_dir()]
+        # A site theme may share a built-in theme's name and extend it; skip folders in use.
+        folder = next((c for c in found if c not in folders), None)
         if folder is None:
+            if found:
+                raise ValueError(f"theme '{current}' extends itself (a cycle in theme.yaml)")
             raise ValueError(f"theme '{current}' not found; looked in "
                              + ", ".join(str(c) for c in candidates))
-        if folder in folders:
-            raise ValueError(f"theme '{current}' extends itself (a cycle in theme.yaml)")
         folders.append(folder)
         meta_path = folder / "theme.yaml"
         meta = yaml.safe_load(meta_path.read_text("utf-8")) if meta_path.is_file() else {}
         current = (meta or {}).get("extends")
-        if current is None and folder != BUILTIN_THEMES / "default":
+        if current is None and folder != (BUILTIN_THEMES / "default").resolve():
             current = "default"
     return Theme(name, tuple(folders))
 
