@@ -8,9 +8,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from generator import media
+from generator.parallel import map_ordered
 from generator.scaffold import host_files
 from generator.credentials import SignedSite, sign_site
 from generator.errors import ContentError, Diagnostic
@@ -158,27 +159,40 @@ def content_key_leaks(content: Path) -> list[str]:
     return found
 
 
-def make_media(site: Site, signed: SignedSite, cache: SignatureCache | None
-               ) -> tuple[list[OutputFile], dict[str, dict]]:
+def _award_media(context: tuple, award: Any) -> tuple[list[OutputFile], str]:
+    site, signed, cache = context
+    jws, credential_json = signed.baked_payloads[award.id]
+    return media.award_media(site, award, jws, credential_json, cache)
+
+
+def _learner_media(context: tuple, item: tuple) -> tuple[list[OutputFile], str]:
+    site, _, cache = context
+    learner, awards = item
+    return media.learner_media(site, learner, awards, cache)
+
+
+def make_media(site: Site, signed: SignedSite, cache: SignatureCache | None,
+               workers: int = 1) -> tuple[list[OutputFile], dict[str, dict]]:
     """QR codes, baked badges, previews and PDFs; adds their paths to the award links."""
-    files: list[OutputFile] = media.site_previews(site, cache)
+    files: list[OutputFile] = media.site_previews(site, cache) + media.award_previews(site,
+                                                                                     cache)
     by_learner: dict[str, list] = {}
-    for award in site.awards:
+    context = (site, signed, cache)
+    made = map_ordered(_award_media, site.awards, context, workers)
+    for award, (award_files, svg) in zip(site.awards, made):
         by_learner.setdefault(award.learner.slug, []).append(award)
-        jws, credential_json = signed.baked_payloads[award.id]
-        award_files, svg = media.award_media(site, award, jws, credential_json, cache)
         files += award_files
         links = signed.links[award.id]
         links["qr_inline"] = svg
         for item in award_files:
             links[item.path.rsplit("/", 1)[-1].replace(".", "_")] = item.path
+        links["preview_png"] = media.award_preview_path(award)
     profile_links: dict[str, dict] = {}
-    for learner in site.learners:
-        if not learner.has_profile:
-            continue
-        mine = sorted(by_learner.get(learner.slug, []), key=lambda a: (a.issued, a.id),
-                      reverse=True)
-        learner_files, svg = media.learner_media(site, learner, mine, cache)
+    with_profile = [(learner, sorted(by_learner.get(learner.slug, []),
+                                     key=lambda a: (a.issued, a.id), reverse=True))
+                    for learner in site.learners if learner.has_profile]
+    made_learners = map_ordered(_learner_media, with_profile, context, workers)
+    for (learner, _), (learner_files, svg) in zip(with_profile, made_learners):
         files += learner_files
         profile_links[learner.slug] = {"qr_inline": svg, **{
             item.path.rsplit("/", 1)[-1].replace(".", "_").replace("-", "_"): item.path
@@ -188,7 +202,7 @@ def make_media(site: Site, signed: SignedSite, cache: SignatureCache | None
 
 def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
           now: datetime, cache: SignatureCache | None = None,
-          csp_script_hashes: tuple[str, ...] = ()) -> BuildReport:
+          csp_script_hashes: tuple[str, ...] = (), workers: int = 1) -> BuildReport:
     """Build the site from `content` into `output`; raises ContentError on bad records.
 
     Nothing is written unless every stage succeeded and the output passed the privacy and
@@ -212,13 +226,13 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
         raise ContentError(template_problems)
     try:
         signed: SignedSite = timer.run("sign", lambda: sign_site(  # type: ignore[assignment]
-            site, keyring, cache))
+            site, keyring, cache, workers))
     except UndefinedTermError as exc:
         raise ContentError([Diagnostic(str(content), 0, f"cannot sign credentials: {exc}",
                                        "every JSON-LD term must be defined by a context")]
                            ) from None
     media_files, profile_links = timer.run(  # type: ignore[misc]
-        "media", lambda: make_media(site, signed, cache))
+        "media", lambda: make_media(site, signed, cache, workers))
     try:
         files = timer.run("render", lambda: render_site(  # type: ignore[misc]
             site, theme, keyring.site_secret, signed.links, signed.issuer_extra,

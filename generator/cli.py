@@ -15,6 +15,7 @@ from typing import Sequence
 from generator import __version__
 from generator.build import build, build_clock, load_site, site_warnings
 from generator.cache import DiskCache, cache_dir
+from generator.parallel import default_workers
 from generator.errors import ContentError, UsageError, format_diagnostics
 from generator.workflow_cli import add_commands
 from generator.keys import ENV_BUNDLE, Keyring, KeyringError, assert_outside, keys_dir, \
@@ -44,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", type=Path, default=Path("output"),
                    help="folder to build into (default: output)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.add_argument("--workers", "-j", type=int, default=None, metavar="N",
+                   help="processes for signing and images (default: RUGZAK_WORKERS or the "
+                        "number of cores); the output is the same for any number")
     p.add_argument("--csp-script-hash", action="append", default=[], metavar="BASE64",
                    help="also allow the inline script with this SHA-256 (base64) in the pages' "
                         "Content-Security-Policy; for audit tools that inject a script, such "
@@ -87,7 +91,8 @@ def _cmd_build(args: argparse.Namespace, now: datetime) -> int:
         if not re.fullmatch(r"[A-Za-z0-9+/]{43}=", digest):
             raise UsageError(f"--csp-script-hash {digest!r} is not a base64 SHA-256 digest")
     report = build(args.content, args.output, args.base_url, keyring, now,
-                   DiskCache(cache_dir()), tuple(args.csp_script_hash))
+                   DiskCache(cache_dir()), tuple(args.csp_script_hash),
+                   args.workers or default_workers())
     for warning in report.warnings:
         print(warning, file=sys.stderr)
     if not args.quiet:

@@ -22,6 +22,7 @@ from generator.did import did_document, did_document_path, jwks, site_did, \
     verification_method_id
 from generator.keys import RS256, Keyring, SigningKey, public_jwk, public_pem
 from generator.model import Award, Issuer, Site
+from generator.parallel import map_ordered
 from generator.render import json_bytes
 from generator.status import encode_bitstring
 from generator.sign import SignatureCache, compact_json, sign_data_integrity, sign_jws, \
@@ -138,7 +139,13 @@ def _award_files(site: Site, award: Award, keyring: Keyring, did: str,
             ], (jws, credential_json.decode("utf-8"))
 
 
-def sign_site(site: Site, keyring: Keyring, cache: SignatureCache | None = None) -> SignedSite:
+def _sign_one(context: tuple, award: Award) -> tuple[list[OutputFile], tuple[str, str]]:
+    site, keyring, did, cache = context
+    return _award_files(site, award, keyring, did, cache)
+
+
+def sign_site(site: Site, keyring: Keyring, cache: SignatureCache | None = None,
+              workers: int = 1) -> SignedSite:
     """Sign every award and publish what verifiers need to check the signatures."""
     did = site_did(site.base_url)
     files: list[OutputFile] = [
@@ -154,8 +161,9 @@ def sign_site(site: Site, keyring: Keyring, cache: SignatureCache | None = None)
     files.append(_status_list(site, keyring, did, cache))
     links: dict[str, dict[str, Any]] = {}
     payloads: dict[str, tuple[str, str]] = {}
-    for award in site.awards:
-        award_files, payloads[award.id] = _award_files(site, award, keyring, did, cache)
+    signed = map_ordered(_sign_one, site.awards, (site, keyring, did, cache), workers)
+    for award, (award_files, payload) in zip(site.awards, signed):
+        payloads[award.id] = payload
         files += award_files
         folder = model.award_page(award)
         links[award.id] = {key: folder + name for key, name in DOWNLOADS.items()}

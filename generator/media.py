@@ -120,9 +120,6 @@ def award_media(site: Site, award: Award, jws: str, credential_json: str,
     files += baked_files(award, jws, credential_json)
     badge_name = award.badge.name.get(lang)
     issued = format_day(award.issued, lang)
-    subtitle = f"{learner_name(award, lang)} · {award.badge.issuer.name.get(lang)} · {issued}"
-    files.append(preview_file(folder + "preview.png", badge_name, subtitle, award.badge, site,
-                              cache, _status_word(award, lang), STATUS_TONES[award.status]))
     lines = [(gettext("Awarded to"), "small"), (learner_name(award, lang), "name"),
              (gettext("Issued by %(issuer)s on %(date)s") % {
                  "issuer": award.badge.issuer.name.get(lang), "date": issued}, "body"),
@@ -137,6 +134,25 @@ def award_media(site: Site, award: Award, jws: str, credential_json: str,
                                           lang=lang))
     files.append(OutputFile(folder + "certificate.pdf", pdf))
     return files, svg
+
+
+def award_preview_path(award: Award) -> str:
+    """Award pages share one preview per badge and status: it shows what and from whom,
+    never the learner's name — social sites keep previews long after a learner changes their
+    mind about visibility — and it is drawn once, not once per award."""
+    return f"badges/{award.badge.id}/preview-{award.status}.png"
+
+
+def award_previews(site: Site, cache: SignatureCache | None) -> list[OutputFile]:
+    """The shared award previews for every (badge, status) that occurs."""
+    lang = site.default_language
+    seen: dict[str, Award] = {}
+    for award in site.awards:
+        seen.setdefault(award_preview_path(award), award)
+    return [preview_file(path, award.badge.name.get(lang),
+                         award.badge.issuer.name.get(lang), award.badge, site, cache,
+                         _status_word(award, lang), STATUS_TONES[award.status])
+            for path, award in sorted(seen.items())]
 
 
 def learner_media(site: Site, learner: Learner, awards: list[Award],

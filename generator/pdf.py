@@ -214,16 +214,10 @@ class _Canvas:
 
     def image(self, png: bytes, x: float, y: float, box: float) -> None:
         """A PNG scaled to fit a `box` pt square (centred), its alpha kept as a soft mask."""
-        picture = _load_png(png)
-        limit = max(1, round(box / 72 * self.dpi))
-        if max(picture.size) > limit:  # no point storing more pixels than print resolution
-            picture = ImageOps.contain(picture, (limit, limit), Image.Resampling.LANCZOS)
-        alpha = picture.getchannel("A")
-        opaque = alpha.getextrema() == (255, 255)
-        w_pt = box * picture.width / max(picture.size)
-        h_pt = box * picture.height / max(picture.size)
-        self._place(picture.convert("RGB"), None if opaque else alpha,
-                    x + (box - w_pt) / 2, y + (box - h_pt) / 2, w_pt, h_pt)
+        rgb, alpha = _prepared_picture(png, max(1, round(box / 72 * self.dpi)))
+        w_pt = box * rgb.width / max(rgb.size)
+        h_pt = box * rgb.height / max(rgb.size)
+        self._place(rgb, alpha, x + (box - w_pt) / 2, y + (box - h_pt) / 2, w_pt, h_pt)
 
     def text_line(self, line: str, style: _TextStyle, x: float, baseline: float,
                   align: str, width: float) -> None:
@@ -344,6 +338,22 @@ def _check_matrix(matrix: QrMatrix) -> list[list[bool]]:
     return rows
 
 
+@lru_cache(maxsize=64)
+def _prepared_picture(png: bytes, limit: int) -> tuple[Image.Image, Image.Image | None]:
+    """Decoded and downscaled once per badge image: every certificate of a badge reuses it
+    (decode + resize + compress is most of a certificate's cost)."""
+    picture = _load_png(png)
+    if max(picture.size) > limit:  # no point storing more pixels than print resolution
+        picture = ImageOps.contain(picture, (limit, limit), Image.Resampling.LANCZOS)
+    alpha = picture.getchannel("A")
+    return picture.convert("RGB"), None if alpha.getextrema() == (255, 255) else alpha
+
+
+# Encoded image streams of the cached pictures, by object identity (the key holds the image,
+# so an id is never reused while its entry exists).
+_ENCODED: dict[tuple[int, str, str], tuple[Image.Image, bytes]] = {}
+
+
 def _load_png(data: bytes) -> Image.Image:
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -388,9 +398,17 @@ def _write_pdf(width: float, height: float, content: bytes,
 
 
 def _image_object(image: Image.Image, colour_space: str, extra: str) -> bytes:
-    return _stream(f"/Type /XObject /Subtype /Image /Width {image.width} "
-                   f"/Height {image.height} /ColorSpace {colour_space} /BitsPerComponent 8"
-                   f"{extra}", image.tobytes())
+    key = (id(image), colour_space, extra)
+    found = _ENCODED.get(key)
+    if found is not None and found[0] is image:
+        return found[1]
+    encoded = _stream(f"/Type /XObject /Subtype /Image /Width {image.width} "
+                      f"/Height {image.height} /ColorSpace {colour_space} /BitsPerComponent 8"
+                      f"{extra}", image.tobytes())
+    if len(_ENCODED) > 512:
+        _ENCODED.clear()
+    _ENCODED[key] = (image, encoded)
+    return encoded
 
 
 def _font_object(codes: dict[str, int], to_unicode: int) -> bytes:

@@ -1,0 +1,48 @@
+"""Run per-award work on several cores, with results in input order (so output is identical
+whatever the worker count).
+
+Workers are forked: they inherit the site model, keys and caches already in memory instead of
+having them pickled, and each warms its own JSON-LD context cache (pyld's caches are
+per-process and not thread-safe, so threads would not help).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from typing import Any, Callable, Sequence, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+_CONTEXT: dict[str, Any] = {}
+MIN_ITEMS_PER_WORKER = 32  # below this, starting processes costs more than it saves
+
+
+def default_workers() -> int:
+    """`RUGZAK_WORKERS`, else the number of cores this process may use."""
+    configured = os.environ.get("RUGZAK_WORKERS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+def _run(function: Callable[[Any, T], R], item: T) -> R:
+    return function(_CONTEXT["value"], item)
+
+
+def map_ordered(function: Callable[[Any, T], R], items: Sequence[T], context: Any,
+                workers: int) -> list[R]:
+    """`[function(context, item) for item in items]`, spread over `workers` processes."""
+    if workers <= 1 or len(items) < 2 * MIN_ITEMS_PER_WORKER or \
+            "fork" not in multiprocessing.get_all_start_methods():
+        return [function(context, item) for item in items]
+    _CONTEXT["value"] = context
+    try:
+        chunk = max(1, min(64, len(items) // (workers * 8)))
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(partial(_run, function), items, chunksize=chunk))
+    finally:
+        _CONTEXT.clear()
