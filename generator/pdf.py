@@ -34,6 +34,7 @@ from typing import Literal
 
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
+from generator.qr import QUIET_ZONE, dark_runs
 from generator.artwork import (RGB, load_font, parse_colour, prepare_line, truncate_lines,
                                visual_order)
 
@@ -52,7 +53,6 @@ CARDS: dict[str, tuple[float, float]] = {
     "business-card": (85 * MM, 55 * MM),  # the common European size
     "A6": (148 * MM, 105 * MM),           # landscape
 }
-QUIET_ZONE = 4  # modules; the same value as generator.qr.QUIET_ZONE
 INK: RGB = (28, 28, 30)
 MUTED: RGB = (80, 80, 86)
 DEFAULT_ACCENT = "#1f4e79"
@@ -196,19 +196,9 @@ class _Canvas:
         rows = _check_matrix(matrix)
         count = len(rows) + 2 * QUIET_ZONE
         module = size / count
-        path = []
-        for r, row in enumerate(rows):
-            top = y + size - (QUIET_ZONE + r + 1) * module
-            c = 0
-            while c < len(row):
-                if not row[c]:
-                    c += 1
-                    continue
-                start = c
-                while c < len(row) and row[c]:
-                    c += 1
-                path.append(f"{_n(x + (QUIET_ZONE + start) * module)} {_n(top)} "
-                            f"{_n((c - start) * module)} {_n(module)} re")
+        path = [f"{_n(x + (QUIET_ZONE + start) * module)} "
+                f"{_n(y + size - (QUIET_ZONE + r + 1) * module)} {_n(length * module)} "
+                f"{_n(module)} re" for r, start, length in dark_runs(rows)]
         self.ops.append(f"q 1 1 1 rg {_n(x)} {_n(y)} {_n(size)} {_n(size)} re f "
                         f"0 0 0 rg\n" + "\n".join(path) + "\nf Q")
 

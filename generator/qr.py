@@ -72,6 +72,23 @@ def _smallest_version(text: str, level: int) -> int:
         return 41  # does not fit even version 40
 
 
+def dark_runs(matrix: Matrix) -> list[tuple[int, int, int]]:
+    """(row, first column, length) of every horizontal run of dark modules (no quiet zone);
+    SVG paths and PDF rectangles are both drawn from these."""
+    runs = []
+    for y, row in enumerate(matrix):
+        x = 0
+        while x < len(row):
+            if not row[x]:
+                x += 1
+                continue
+            start = x
+            while x < len(row) and row[x]:
+                x += 1
+            runs.append((y, start, x - start))
+    return runs
+
+
 def qr_svg(matrix: Matrix, title: str) -> str:
     """A compact SVG of `matrix` with the quiet zone, for inlining in HTML5 or standalone use.
 
@@ -81,18 +98,8 @@ def qr_svg(matrix: Matrix, title: str) -> str:
     or the container sizes it.
     """
     size = len(matrix) + 2 * QUIET_ZONE
-    runs = []
-    for y, row in enumerate(matrix, start=QUIET_ZONE):
-        x = 0
-        while x < len(row):
-            if not row[x]:
-                x += 1
-                continue
-            start = x
-            while x < len(row) and row[x]:
-                x += 1
-            # Fill closes each subpath implicitly, so the trailing "z" is left out.
-            runs.append(f"M{start + QUIET_ZONE} {y}h{x - start}v1h-{x - start}")
+    # Fill closes each subpath implicitly, so the trailing "z" is left out.
+    runs = [f"M{x + QUIET_ZONE} {y + QUIET_ZONE}h{n}v1h-{n}" for y, x, n in dark_runs(matrix)]
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
             f'role="img" shape-rendering="crispEdges"><title>{escape(title, quote=False)}'
             f'</title><rect width="{size}" height="{size}" fill="#fff"/>'
