@@ -5,6 +5,7 @@ sitemap and robots.txt. Pure: returns `OutputFile`s, writes nothing.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -76,6 +77,7 @@ def pages(site: Site, links: dict[str, Any], profile_links: dict[str, Any] | Non
         by_learner.setdefault(award.learner.slug, []).append(award)
         by_badge.setdefault(award.badge.id, []).append(award)
     yield Page("home.html", "", {"learners": public_learners(site), "preview": "preview.png"})
+    yield Page("verify.html", "verify/", {"preview": "preview.png"})
     for path in site.paths:
         yield Page("path.html", f"paths/{path.id}/", {"path": path, "preview": "preview.png"})
     for issuer in site.issuers:
@@ -236,6 +238,17 @@ def render_static(theme: Theme) -> Iterator[OutputFile]:
         yield OutputFile(name, collected[name])
 
 
+CONTEXTS = Path(__file__).resolve().parent / "contexts"
+
+
+def render_contexts() -> Iterator[OutputFile]:
+    """The bundled JSON-LD contexts and their index under `contexts/`: the /verify/ page's
+    document loader reads them from the site itself (CSP connect-src 'self', no network)."""
+    for path in sorted(CONTEXTS.iterdir()):
+        if path.suffix in (".json", ".jsonld"):
+            yield OutputFile("contexts/" + path.name, path.read_bytes())
+
+
 def render_site(site: Site, theme: Theme, site_secret: bytes,
                 links: dict[str, Any] | None = None,
                 issuer_extra: Callable[[model.Issuer], dict[str, Any]] | None = None,
@@ -258,4 +271,5 @@ def render_site(site: Site, theme: Theme, site_secret: bytes,
     files.extend(render_ob2(site, site_secret, issuer_extra))
     files.extend(render_images(site))
     files.extend(render_static(theme))
+    files.extend(render_contexts())
     return files
