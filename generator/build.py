@@ -54,14 +54,16 @@ def build_clock(environ: dict[str, str] | os._Environ = os.environ) -> datetime:
 
 
 class _Timer:
-    def __init__(self, report: BuildReport):
-        self.report = report
+    def __init__(self, report: BuildReport, on_stage: Callable[[str, float], None] | None = None):
+        self.report, self.on_stage = report, on_stage
 
     def run(self, name: str, step: Callable[[], object]) -> object:
         start = time.perf_counter()
         result = step()
-        self.report.timings[name] = self.report.timings.get(name, 0.0) + (
-            time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        self.report.timings[name] = self.report.timings.get(name, 0.0) + seconds
+        if self.on_stage is not None:
+            self.on_stage(name, seconds)
         return result
 
 
@@ -202,14 +204,15 @@ def make_media(site: Site, signed: SignedSite, cache: SignatureCache | None,
 
 def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
           now: datetime, cache: SignatureCache | None = None,
-          csp_script_hashes: tuple[str, ...] = (), workers: int = 1) -> BuildReport:
+          csp_script_hashes: tuple[str, ...] = (), workers: int = 1,
+          on_stage: Callable[[str, float], None] | None = None) -> BuildReport:
     """Build the site from `content` into `output`; raises ContentError on bad records.
 
     Nothing is written unless every stage succeeded and the output passed the privacy and
     key-material guards.
     """
     report = BuildReport()
-    timer = _Timer(report)
+    timer = _Timer(report, on_stage)
     site = load_site(content, now, base_url, report)
     in_content = content_key_leaks(content)
     if in_content:

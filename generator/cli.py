@@ -16,6 +16,10 @@ from generator import __version__
 from generator.build import build, build_clock, load_site, site_warnings
 from generator.cache import DiskCache, cache_dir
 from generator.parallel import default_workers
+from generator.progress import Progress
+
+# Build stages, in order (the progress line counts them).
+STAGES = ("sign", "media", "render", "guard", "write")
 from generator.errors import ContentError, UsageError, format_diagnostics
 from generator.workflow_cli import add_commands
 from generator.keys import ENV_BUNDLE, Keyring, KeyringError, assert_outside, keys_dir, \
@@ -45,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", type=Path, default=Path("output"),
                    help="folder to build into (default: output)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print each stage as it finishes (on a terminal a progress line is "
+                        "shown anyway; CI logs stay quiet)")
     p.add_argument("--workers", "-j", type=int, default=None, metavar="N",
                    help="processes for signing and images (default: RUGZAK_WORKERS or the "
                         "number of cores); the output is the same for any number")
@@ -90,9 +97,20 @@ def _cmd_build(args: argparse.Namespace, now: datetime) -> int:
     for digest in args.csp_script_hash:
         if not re.fullmatch(r"[A-Za-z0-9+/]{43}=", digest):
             raise UsageError(f"--csp-script-hash {digest!r} is not a base64 SHA-256 digest")
-    report = build(args.content, args.output, args.base_url, keyring, now,
-                   DiskCache(cache_dir()), tuple(args.csp_script_hash),
-                   args.workers or default_workers())
+    progress = Progress(len(STAGES), "building", enabled=None if not args.quiet else False)
+
+    def on_stage(name: str, seconds: float) -> None:
+        if args.verbose:
+            print(f"  {name}: {seconds * 1000:.0f} ms", file=sys.stderr)
+        elif name in STAGES:
+            progress.advance(item=name)
+
+    try:
+        report = build(args.content, args.output, args.base_url, keyring, now,
+                       DiskCache(cache_dir()), tuple(args.csp_script_hash),
+                       args.workers or default_workers(), on_stage)
+    finally:
+        progress.done()
     for warning in report.warnings:
         print(warning, file=sys.stderr)
     if not args.quiet:
