@@ -17,7 +17,7 @@ const BAKED = [['openbadgecredential', OB3_SVG, 'credential', 'bakedOb3'],
   ['openbadges', OB2_SVG, 'assertion', 'bakedOb2']];
 const MAX_BYTES = 20_000_000;
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-const latin1 = (bytes) => String.fromCharCode(...bytes);
+const latin1 = (bytes) => new TextDecoder('latin1').decode(bytes);
 const VERDICTS = ['invalid', 'foreign', 'revoked', 'expired', 'unchecked', 'valid'];
 
 const app = document.getElementById('verify-app');
@@ -31,7 +31,7 @@ function setUp(app) {
 
   let latest = 0;
   async function present(label, make) {
-    const run = ++latest; // a slower, earlier check must not overwrite a newer one
+    const ticket = ++latest; // a slower, earlier check must not overwrite a newer one
     results.dataset.state = 'busy';
     delete results.dataset.verdict;
     results.replaceChildren(element('p', {}, say(strings, 'working')));
@@ -46,7 +46,7 @@ function setUp(app) {
         return [['', report]];
       });
     }
-    if (run !== latest) return;
+    if (ticket !== latest) return;
     const verdicts = reports.map(([, r]) => r.verdict);
     results.dataset.verdict = VERDICTS.find((v) => verdicts.includes(v)) || 'invalid';
     results.replaceChildren(...reports.map(([part, report]) => renderReport(report, strings, {
