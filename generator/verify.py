@@ -234,6 +234,21 @@ def _ob2_issuer(assertion: dict[str, Any], resolver: Resolver) -> tuple[str, dic
     return issuer_url, resolver.json(issuer_url)
 
 
+def _load_ob2_issuer(report: Report, assertion: dict[str, Any], resolver: Resolver
+                     ) -> tuple[str, dict[str, Any]] | None:
+    """The assertion's issuer URL and profile, or None after reporting why they failed."""
+    try:
+        return _ob2_issuer(assertion, resolver)
+    except (ResolveError, AttributeError) as exc:
+        report.add("issuer", False, f"cannot load badge class or issuer: {exc}")
+        return None
+
+
+def _check_ob2_dates(report: Report, assertion: dict[str, Any], now: datetime) -> None:
+    _check_dates(report, assertion.get("issuedOn"), assertion.get("expires"), now,
+                 "issuedOn", "expires")
+
+
 def _check_ob2_revocation(report: Report, assertion_id: str, profile: dict[str, Any],
                           resolver: Resolver) -> None:
     url = profile.get("revocationList")
@@ -270,11 +285,10 @@ def verify_ob2_jws(token: str, payload: dict[str, Any], resolver: Resolver, now:
         report.add("signature", False, str(exc))
         return report
     report.add("signature", True, f"RS256 signature made with {creator}")
-    try:
-        issuer_url, profile = _ob2_issuer(payload, resolver)
-    except (ResolveError, AttributeError) as exc:
-        report.add("issuer", False, f"cannot load badge class or issuer: {exc}")
+    loaded = _load_ob2_issuer(report, payload, resolver)
+    if loaded is None:
         return report
+    issuer_url, profile = loaded
     keys = profile.get("publicKey", [])
     keys = keys if isinstance(keys, list) else [keys]
     key_ids = {k if isinstance(k, str) else (k or {}).get("id") for k in keys}
@@ -284,8 +298,7 @@ def verify_ob2_jws(token: str, payload: dict[str, Any], resolver: Resolver, now:
     else:
         report.add("key", True, "owned by the issuer and listed in its publicKey")
     report.add("issuer", True, f"{issuer_url} ({profile.get('name', '')})")
-    _check_dates(report, payload.get("issuedOn"), payload.get("expires"), now, "issuedOn",
-                 "expires")
+    _check_ob2_dates(report, payload, now)
     _check_ob2_revocation(report, str(payload.get("id")), profile, resolver)
     return report
 
@@ -308,16 +321,14 @@ def verify_ob2_hosted(assertion: dict[str, Any], resolver: Resolver, now: dateti
         report.add("hosted", False, "the hosted copy has a different id")
         return report
     report.add("hosted", True, f"fetched from {url}")
-    try:
-        issuer_url, profile = _ob2_issuer(hosted, resolver)
-    except (ResolveError, AttributeError) as exc:
-        report.add("issuer", False, f"cannot load badge class or issuer: {exc}")
+    loaded = _load_ob2_issuer(report, hosted, resolver)
+    if loaded is None:
         return report
+    issuer_url, profile = loaded
     same_host = url.split("/")[2:3] == issuer_url.split("/")[2:3]
     report.add("issuer", same_host, f"{issuer_url} ({profile.get('name', '')})" if same_host
                else "the assertion is not hosted on the issuer's host")
-    _check_dates(report, hosted.get("issuedOn"), hosted.get("expires"), now, "issuedOn",
-                 "expires")
+    _check_ob2_dates(report, hosted, now)
     return report
 
 
