@@ -50,10 +50,10 @@ def run_build(content: Path, output: Path, keys: Path, cache: Path, workers: int
 
 def _floor_one(context: tuple, award) -> int:
     from generator import media
-    from generator.credentials import _award_files
+    from generator.credentials import award_files
     from generator.render import Page
     site, keyring, renderer, did, out = context
-    files, (jws, credential) = _award_files(site, award, keyring, did, None)
+    files, (jws, credential) = award_files(site, award, keyring, did, None)
     made, _svg = media.award_media(site, award, jws, credential, None)
     page = Page("award.html", f"a/{award.id}/", {"award": award, "links": {},
                                                 "preview": "preview.png"})

@@ -18,8 +18,6 @@ from generator.cache import DiskCache, cache_dir
 from generator.parallel import default_workers
 from generator.progress import Progress
 
-# Build stages, in order (the progress line counts them).
-STAGES = ("sign", "media", "render", "guard", "write")
 from generator.errors import ContentError, UsageError, format_diagnostics
 from generator.workflow_cli import add_commands
 from generator.keys import ENV_BUNDLE, Keyring, KeyringError, assert_outside, keys_dir, \
@@ -97,18 +95,20 @@ def _cmd_build(args: argparse.Namespace, now: datetime) -> int:
     for digest in args.csp_script_hash:
         if not re.fullmatch(r"[A-Za-z0-9+/]{43}=", digest):
             raise UsageError(f"--csp-script-hash {digest!r} is not a base64 SHA-256 digest")
-    progress = Progress(len(STAGES), "building", enabled=None if not args.quiet else False)
+    progress = Progress(0, "building", enabled=None if not args.quiet else False)
 
     def on_stage(name: str, seconds: float) -> None:
         if args.verbose:
             print(f"  {name}: {seconds * 1000:.0f} ms", file=sys.stderr)
-        elif name in STAGES:
-            progress.advance(item=name)
+
+    def on_unit(done: int, total: int) -> None:
+        progress.total = total  # awards and profiles, known once the records are loaded
+        progress.advance()
 
     try:
         report = build(args.content, args.output, args.base_url, keyring, now,
                        DiskCache(cache_dir()), tuple(args.csp_script_hash),
-                       args.workers or default_workers(), on_stage)
+                       args.workers or default_workers(), on_stage, on_unit)
     finally:
         progress.done()
     for warning in report.warnings:

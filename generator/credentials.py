@@ -14,7 +14,6 @@ byte-identical (Ed25519 and RSA PKCS#1 v1.5 are deterministic).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from generator import model, ob2, ob3
@@ -22,7 +21,6 @@ from generator.did import did_document, did_document_path, jwks, site_did, \
     verification_method_id
 from generator.keys import RS256, Keyring, SigningKey, public_jwk, public_pem
 from generator.model import Award, Issuer, Site
-from generator.parallel import map_ordered
 from generator.render import json_bytes
 from generator.status import encode_bitstring
 from generator.sign import SignatureCache, compact_json, sign_data_integrity, sign_jws, \
@@ -47,18 +45,7 @@ def jwk_path(key: SigningKey) -> str:
     return f"keys/{key.key_id}.json"
 
 
-@dataclass(frozen=True)
-class SignedSite:
-    """The sign stage's result: files, per-award download links, OB 2.0 issuer additions."""
-
-    files: list[OutputFile]
-    links: dict[str, dict[str, Any]]
-    issuer_extra: Callable[[Issuer], dict[str, Any]]
-    # award id → (OB 2.0 signed assertion JWS, OB 3.0 credential JSON text), for baking
-    baked_payloads: dict[str, tuple[str, str]]
-
-
-def _issuer_extra(site: Site, keyring: Keyring) -> Callable[[Issuer], dict[str, Any]]:
+def issuer_extra(site: Site, keyring: Keyring) -> Callable[[Issuer], dict[str, Any]]:
     rsa_keys = [k for k in keyring.published if k.algorithm == RS256]
 
     def extra(issuer: Issuer) -> dict[str, Any]:
@@ -118,8 +105,9 @@ def signed_assertion(site: Site, award: Award, keyring: Keyring) -> str:
     return sign_jws(compact_json(payload), key, {"alg": "RS256"})
 
 
-def _award_files(site: Site, award: Award, keyring: Keyring, did: str,
-                 cache: SignatureCache | None) -> tuple[list[OutputFile], tuple[str, str]]:
+def award_files(site: Site, award: Award, keyring: Keyring, did: str,
+                cache: SignatureCache | None) -> tuple[list[OutputFile], tuple[str, str]]:
+    """One award's signed files, and the (OB 2.0 JWS, OB 3.0 credential JSON) to bake."""
     folder = model.award_page(award)
     unsigned = ob3.credential(site, award, keyring.site_secret, did)
     ed_key, rsa_key = keyring.active_ed25519, keyring.active_rsa
@@ -139,14 +127,17 @@ def _award_files(site: Site, award: Award, keyring: Keyring, did: str,
             ], (jws, credential_json.decode("utf-8"))
 
 
-def _sign_one(context: tuple, award: Award) -> tuple[list[OutputFile], tuple[str, str]]:
-    site, keyring, did, cache = context
-    return _award_files(site, award, keyring, did, cache)
+def download_links(award: Award) -> dict[str, str]:
+    """The signed downloads beside an award's page, by the names the theme uses."""
+    folder = model.award_page(award)
+    return {key: folder + name for key, name in DOWNLOADS.items()}
 
 
-def sign_site(site: Site, keyring: Keyring, cache: SignatureCache | None = None,
-              workers: int = 1) -> SignedSite:
-    """Sign every award and publish what verifiers need to check the signatures."""
+def site_documents(site: Site, keyring: Keyring, cache: SignatureCache | None = None
+                   ) -> list[OutputFile]:
+    """What verifiers need to check every award's signatures: the DID document, JWKS and
+    JWKs, the OB 3.0 issuer profile and achievements, per issuer the OB 2.0 keys and
+    revocation list, and the signed status list. (Awards are signed by `award_files`.)"""
     did = site_did(site.base_url)
     files: list[OutputFile] = [
         OutputFile(did_document_path(site.base_url), json_bytes(
@@ -159,12 +150,4 @@ def sign_site(site: Site, keyring: Keyring, cache: SignatureCache | None = None,
         site, b, did))) for b in site.badges]
     files += _issuer_documents(site, keyring)
     files.append(_status_list(site, keyring, did, cache))
-    links: dict[str, dict[str, Any]] = {}
-    payloads: dict[str, tuple[str, str]] = {}
-    signed = map_ordered(_sign_one, site.awards, (site, keyring, did, cache), workers)
-    for award, (award_files, payload) in zip(site.awards, signed):
-        payloads[award.id] = payload
-        files += award_files
-        folder = model.award_page(award)
-        links[award.id] = {key: folder + name for key, name in DOWNLOADS.items()}
-    return SignedSite(files, links, _issuer_extra(site, keyring), payloads)
+    return files

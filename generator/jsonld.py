@@ -17,10 +17,13 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pyld import jsonld
+from pyld.canon import URDNA2015
 
 CONTEXTS_DIR = Path(__file__).parent / "contexts"
 
@@ -204,9 +207,112 @@ def canonicalize(document: dict[str, Any]) -> str:
     """RDFC-1.0 (URDNA2015) canonical N-Quads of a JSON-LD document.
 
     Offline (bundled contexts only), base IRI null, and strict: raises UndefinedTermError
-    rather than silently leaving data out of what gets signed.
+    rather than silently leaving data out of what gets signed. Documents of a shape seen
+    before skip JSON-LD expansion (see `_shape_dataset`); the result is the same.
     """
+    dataset = _dataset_from_shape(document)
+    if dataset is None:
+        return canonicalize_full(document)
+    return URDNA2015().main(dataset, dict(_NORMALIZE_OPTIONS))
+
+
+def canonicalize_full(document: dict[str, Any]) -> str:
+    """`canonicalize` by full JSON-LD processing every time (the reference for the shapes)."""
     return _StrictProcessor().normalize(document, {**_NORMALIZE_OPTIONS, **_options()})
+
+
+# --- shapes: expand once, substitute values ---------------------------------------------------
+#
+# Why: expanding a credential against the VC 2.0 and OB 3.0 contexts is ~90 % of the cost of
+# canonicalizing it, and every award of a site has the same keys, types and contexts — only
+# string values differ. So each string value (other than `type`s and `@` keywords) is replaced
+# by a numbered slot IRI, the slotted document is converted to RDF once per shape, and later
+# documents of that shape get the RDF dataset by putting their values back into the slots,
+# then only RDFC-1.0 runs. That is exact when a value's role in the RDF does not depend on
+# the value itself, which is checked: a slot must come out whole (never inside another
+# term, as with `@json` literals), and a value that lands in an IRI position must be an
+# absolute IRI that JSON-LD leaves as it is (`https?://`, `urn:`, `did:` — with only bundled
+# contexts, none of which defines those prefixes as terms). Anything else takes the full path.
+
+_SLOT = "urn:x-rugzak-slot:"
+_PLAIN_IRI = re.compile(r"^(?:https?://|urn:|did:)[^\x00-\x20<>\"{}|^`\\]+$")
+_SHAPES: dict[str, "_Shape | None"] = {}
+_MAX_SHAPES = 256
+
+
+@dataclass(frozen=True)
+class _Shape:
+    dataset: dict[str, list[dict[str, Any]]]  # RDF with slot IRIs in place of values
+    iri_slots: frozenset[int]                 # slots that are IRIs (values must be plain)
+
+
+def _slotted(document: dict[str, Any]) -> tuple[str, list[str]] | None:
+    """(shape key, values) — the document with its string values numbered, or None when
+    its contexts are not all bundled context URLs."""
+    contexts = jsonld.JsonLdProcessor.arrayify(document.get("@context"))
+    files = _context_files()
+    if not contexts or not all(isinstance(c, str) and c in files for c in contexts):
+        return None
+    values: list[str] = []
+
+    def walk(node: Any, key: str) -> Any:
+        if isinstance(node, dict):
+            return {k: v if k == "@context" else walk(v, k) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(item, key) for item in node]
+        if isinstance(node, str) and key not in ("type", "@type") and \
+                (not key.startswith("@") or key in ("@id", "@value")):
+            values.append(node)
+            return f"{_SLOT}{len(values) - 1}"
+        return node
+
+    slotted = walk(document, "")
+    return json.dumps(slotted, sort_keys=True, ensure_ascii=False), values
+
+
+def _shape(key: str) -> "_Shape | None":
+    """The RDF of a slotted document, or None when slots do not come out whole."""
+    dataset = _StrictProcessor().to_rdf(json.loads(key), {
+        **_options(), "produceGeneralizedRdf": False})
+    iri_slots: set[int] = set()
+    for triples in dataset.values():
+        for triple in triples:
+            for part, term in triple.items():
+                value = term.get("value", "")
+                if _SLOT in value and not (value.startswith(_SLOT) and part != "predicate"
+                                           and term["type"] in ("IRI", "literal")):
+                    return None
+                if _SLOT in term.get("datatype", "") or _SLOT in term.get("language", ""):
+                    return None
+                if value.startswith(_SLOT) and term["type"] == "IRI":
+                    iri_slots.add(int(value[len(_SLOT):]))
+    if any(_SLOT in name for name in dataset):
+        return None
+    return _Shape(dataset, frozenset(iri_slots))
+
+
+def _dataset_from_shape(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]] | None:
+    """The document's RDF dataset built from its shape, or None to take the full path."""
+    slotted = _slotted(document)
+    if slotted is None:
+        return None
+    key, values = slotted
+    if key not in _SHAPES:
+        if len(_SHAPES) >= _MAX_SHAPES:
+            _SHAPES.clear()
+        _SHAPES[key] = _shape(key)
+    shape = _SHAPES[key]
+    if shape is None or not all(_PLAIN_IRI.match(values[i]) for i in shape.iri_slots):
+        return None
+
+    def fill(term: dict[str, Any]) -> dict[str, Any]:
+        value = term["value"]
+        if value.startswith(_SLOT):
+            return {**term, "value": values[int(value[len(_SLOT):])]}
+        return dict(term)
+
+    return {name: [{part: fill(term) for part, term in triple.items()} for triple in triples]
+            for name, triples in shape.dataset.items()}
 
 
 def jsonld_error_message(error: BaseException | None) -> str:

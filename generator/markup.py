@@ -8,6 +8,7 @@ and mailto, and every link gets rel="noopener noreferrer".
 
 from __future__ import annotations
 
+import functools
 import re
 
 import markdown as _markdown
@@ -24,10 +25,20 @@ _HEADING = re.compile(r"<(/?)h([1-6])>")
 _LANG_MARKER = re.compile(r"^<!--\s*lang:\s*([a-z]{2,3})\s*-->\s*$", re.MULTILINE)
 
 
+@functools.cache
+def _converter() -> _markdown.Markdown:
+    # One converter per process, reset after each use: building one registers ~70 patterns,
+    # which costs more than converting a short narrative.
+    return _markdown.Markdown(extensions=["sane_lists", "tables"], output_format="html")
+
+
 def render_markdown(source: str, heading_offset: int = 1) -> str:
     """Render Markdown to safe HTML; headings are shifted down so pages keep one <h1>."""
-    html = _markdown.markdown(source, extensions=["sane_lists", "tables"],
-                              output_format="html")
+    converter = _converter()
+    try:
+        html = converter.convert(source)
+    finally:
+        converter.reset()
 
     def shift(match: re.Match[str]) -> str:
         level = min(6, int(match.group(2)) + heading_offset)

@@ -12,7 +12,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -33,16 +33,26 @@ def _run(function: Callable[[Any, T], R], item: T) -> R:
     return function(_CONTEXT["value"], item)
 
 
-def map_ordered(function: Callable[[Any, T], R], items: Sequence[T], context: Any,
-                workers: int) -> list[R]:
-    """`[function(context, item) for item in items]`, spread over `workers` processes."""
+def imap_ordered(function: Callable[[Any, T], R], items: Sequence[T], context: Any,
+                 workers: int) -> Iterator[R]:
+    """`function(context, item)` for each item, spread over `workers` processes, yielded in
+    input order as they complete (so a caller can fold results and show progress without
+    holding them all)."""
     if workers <= 1 or len(items) < 2 * MIN_ITEMS_PER_WORKER or \
             "fork" not in multiprocessing.get_all_start_methods():
-        return [function(context, item) for item in items]
+        for item in items:
+            yield function(context, item)
+        return
     _CONTEXT["value"] = context
     try:
         chunk = max(1, min(64, len(items) // (workers * 8)))
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(partial(_run, function), items, chunksize=chunk))
+            yield from pool.map(partial(_run, function), items, chunksize=chunk)
     finally:
         _CONTEXT.clear()
+
+
+def map_ordered(function: Callable[[Any, T], R], items: Sequence[T], context: Any,
+                workers: int) -> list[R]:
+    """`[function(context, item) for item in items]`, spread over `workers` processes."""
+    return list(imap_ordered(function, items, context, workers))

@@ -213,22 +213,15 @@ class _Canvas:
                   align: str, width: float) -> None:
         """One line of text: an image of the glyphs plus invisible text for extraction."""
         px = max(4, round(style.size / 72 * self.dpi))
-        shown, font = prepare_line(line, px, style.bold)
-        if not shown.strip():
+        drawn = _line_images(line, px, style.bold, style.colour)
+        if drawn is None:
             return
-        ascent, descent = font.getmetrics()
-        left, top, right, bottom = font.getbbox(shown, anchor="ls")
-        left, top = min(left, 0), min(top, -ascent)
-        right, bottom = max(right, math.ceil(font.getlength(shown))), max(bottom, descent)
-        coverage = Image.new("L", (right - left + 2, bottom - top + 2), 0)
-        ImageDraw.Draw(coverage).text((1 - left, 1 - top), shown, font=font, fill=255,
-                                      anchor="ls")
+        solid, coverage, left, bottom, advance_px = drawn
         unit = 72 / self.dpi
-        advance = font.getlength(shown) * unit
+        advance = advance_px * unit
         start = {"left": x, "center": x + (width - advance) / 2, "right": x + width - advance}
         x0 = start[align] + (left - 1) * unit
         y0 = baseline - (bottom + 1) * unit
-        solid = Image.new("RGB", coverage.size, style.colour)
         self._place(solid, coverage, x0, y0, coverage.width * unit, coverage.height * unit)
         # Extractors (poppler, pdf.js) rebuild right-to-left text from visual order; for
         # left-to-right text visual order is the text itself.
@@ -319,6 +312,33 @@ def _wrap_items(items: Sequence[tuple[str, Style]], styles: dict[str, _TextStyle
     return laid
 
 
+@lru_cache(maxsize=384)
+def _line_images(line: str, px: int, bold: bool, colour: RGB
+                 ) -> tuple[Image.Image, Image.Image, int, int, float] | None:
+    """(solid colour, glyph coverage, left, bottom, advance) of one line at `px`, or None
+    for a blank line.
+
+    Cached: on a large site most lines ("Uitgereikt aan", the issuer and date, the badge
+    description) repeat from award to award, and the same Image objects let `_image_object`
+    reuse their compressed streams. The images are never modified after this.
+    """
+    shown, font = prepare_line(line, px, bold)
+    if not shown.strip():
+        return None
+    ascent, descent = font.getmetrics()
+    left, top, right, bottom = font.getbbox(shown, anchor="ls")
+    left, top = min(left, 0), min(top, -ascent)
+    right, bottom = max(right, math.ceil(font.getlength(shown))), max(bottom, descent)
+    coverage = Image.new("L", (right - left + 2, bottom - top + 2), 0)
+    ImageDraw.Draw(coverage).text((1 - left, 1 - top), shown, font=font, fill=255,
+                                  anchor="ls")
+    # The colour is one pixel stretched over the line: a soft mask may have other
+    # dimensions than its image (ISO 32000-1 §11.6.5.3; only with /Matte must they match),
+    # and a full-size solid image would triple what each line costs to compress.
+    solid = Image.new("RGB", (1, 1), colour)
+    return solid, coverage, left, bottom, font.getlength(shown)
+
+
 def _check_matrix(matrix: QrMatrix) -> list[list[bool]]:
     rows = [list(row) for row in matrix]
     if not rows or any(len(row) != len(rows) for row in rows):
@@ -395,7 +415,7 @@ def _image_object(image: Image.Image, colour_space: str, extra: str) -> bytes:
     encoded = _stream(f"/Type /XObject /Subtype /Image /Width {image.width} "
                       f"/Height {image.height} /ColorSpace {colour_space} /BitsPerComponent 8"
                       f"{extra}", image.tobytes())
-    if len(_ENCODED) > 512:
+    if len(_ENCODED) > 1024:  # two per cached line, plus badge pictures
         _ENCODED.clear()
     _ENCODED[key] = (image, encoded)
     return encoded

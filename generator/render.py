@@ -63,18 +63,11 @@ def learner_progress(site: Site, awards: list[Award]) -> list[dict[str, Any]]:
     return rows
 
 
-def pages(site: Site, links: dict[str, Any], profile_links: dict[str, Any] | None = None
-          ) -> Iterator[Page]:
-    """Every page of the site, in a stable order.
-
-    `links` (per award id) and `profile_links` (per learner slug) name the files other stages
-    made: downloads, QR codes, previews.
-    """
-    profile_links = profile_links or {}
-    by_learner: dict[str, list[Award]] = {}
+def site_pages(site: Site) -> Iterator[Page]:
+    """The site-wide pages, in a stable order: home, verify, paths, issuers, badge classes.
+    (Award and profile pages come from `award_pages` and `profile_pages`.)"""
     by_badge: dict[str, list[Award]] = {}
     for award in site.awards:
-        by_learner.setdefault(award.learner.slug, []).append(award)
         by_badge.setdefault(award.badge.id, []).append(award)
     yield Page("home.html", "", {"learners": public_learners(site), "preview": "preview.png"})
     yield Page("verify.html", "verify/", {"preview": "preview.png"})
@@ -93,31 +86,46 @@ def pages(site: Site, links: dict[str, Any], profile_links: dict[str, Any] | Non
                     "endorsements": [e for e in site.endorsements if e.badge == badge],
                     "paths": [p for p in site.paths if p.completion == badge
                               or any(badge in step.badges for step in p.steps)]})
+
+
+def award_pages(award: Award, links: dict[str, Any]) -> list[Page]:
+    """An award's verification page and, with a certificate, its printable page.
+
+    `links` names the files other stages made for it: downloads, QR code, preview.
+    """
+    public = award.learner.visibility == "public"
+    values = {"award": award, "links": links,
+              "preview": links.get("preview_png", "preview.png")}
+    found = [Page("award.html", model.award_page(award), values, noindex=not public,
+                  listed=public)]
+    if links.get("certificate_pdf"):
+        found.append(Page("certificate.html", model.award_page(award) + "certificate/", values,
+                          noindex=True, listed=False))
+    return found
+
+
+def profile_pages(site: Site, learner: Learner, awards: list[Award],
+                  links: dict[str, Any]) -> list[Page]:
+    """A learner's profile page (newest award first) and, with cards, its printable page."""
+    public = learner.visibility == "public"
+    values = {"learner": learner, "awards": awards, "links": links,
+              "preview": links.get("preview_png", "preview.png"),
+              "progress": learner_progress(site, awards)}
+    found = [Page("profile.html", model.profile_page(learner), values, noindex=not public,
+                  listed=public)]
+    if links.get("card_pdf"):
+        found.append(Page("card.html", model.profile_page(learner) + "card/", values,
+                          noindex=True, listed=False))
+    return found
+
+
+def awards_by_learner(site: Site) -> dict[str, list[Award]]:
+    """Each learner's awards, newest first (the order of their profile page)."""
+    mine: dict[str, list[Award]] = {}
     for award in site.awards:
-        public = award.learner.visibility == "public"
-        award_links = links.get(award.id, {})
-        values = {"award": award, "links": award_links,
-                  "preview": award_links.get("preview_png", "preview.png")}
-        yield Page("award.html", model.award_page(award), values,
-                   noindex=not public, listed=public)
-        if award_links.get("certificate_pdf"):
-            yield Page("certificate.html", model.award_page(award) + "certificate/", values,
-                       noindex=True, listed=False)
-    for learner in site.learners:
-        if not learner.has_profile:
-            continue
-        mine = sorted(by_learner.get(learner.slug, ()), key=lambda a: (a.issued, a.id),
-                      reverse=True)
-        public = learner.visibility == "public"
-        extra = profile_links.get(learner.slug, {})
-        values = {"learner": learner, "awards": mine, "links": extra,
-                  "preview": extra.get("preview_png", "preview.png"),
-                  "progress": learner_progress(site, mine)}
-        yield Page("profile.html", model.profile_page(learner), values, noindex=not public,
-                   listed=public)
-        if extra.get("card_pdf"):
-            yield Page("card.html", model.profile_page(learner) + "card/", values,
-                       noindex=True, listed=False)
+        mine.setdefault(award.learner.slug, []).append(award)
+    return {slug: sorted(awards, key=lambda a: (a.issued, a.id), reverse=True)
+            for slug, awards in mine.items()}
 
 
 class Renderer:
@@ -165,6 +173,14 @@ class Renderer:
         return OutputFile(here + "index.html" if here.endswith("/") or not here
                           else here, html.encode("utf-8"))
 
+    def render_each_language(self, page: Page) -> tuple[list[OutputFile], list[str]]:
+        """The page in every language, and the paths of those that go in the sitemap."""
+        site = self.site
+        rendered = [self.render_page(page, language) for language in site.languages]
+        listed = [model.localized_page(page.path, language, site.default_language)
+                  for language in site.languages] if page.listed else []
+        return rendered, listed
+
     def render_404(self, language: str) -> OutputFile:
         page = Page("404.html", "404.html", noindex=True, listed=False)
         rendered = self.render_page(page, language)
@@ -179,14 +195,30 @@ def _template_location(exc: jinja2.TemplateError) -> str:
     return getattr(exc, "filename", None) or "template"
 
 
-def render_sitemap(site: Site, listed: list[str]) -> OutputFile:
-    """sitemap.xml of the public, indexable pages (no dates: those would break reproducibility)."""
+SITEMAP_LIMIT = 50_000  # sitemaps.org: "no more than 50,000 URLs" per sitemap file
+
+
+def render_sitemaps(site: Site, listed: list[str]) -> list[OutputFile]:
+    """sitemap.xml of the public, indexable pages (no dates: those would break
+    reproducibility). Above 50,000 pages, sitemap.xml becomes a sitemap index of
+    `sitemaps/sitemap-N.xml` files of at most 50,000 each."""
     from xml.sax.saxutils import escape
-    rows = "".join(f"  <url><loc>{escape(site.url(p))}</loc></url>\n" for p in listed)
-    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-           '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-           f"{rows}</urlset>\n")
-    return OutputFile("sitemap.xml", xml.encode("utf-8"))
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    namespace = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+
+    def urlset(paths: list[str]) -> bytes:
+        rows = "".join(f"  <url><loc>{escape(site.url(p))}</loc></url>\n" for p in paths)
+        return f"{head}<urlset {namespace}>\n{rows}</urlset>\n".encode("utf-8")
+
+    if len(listed) <= SITEMAP_LIMIT:
+        return [OutputFile("sitemap.xml", urlset(listed))]
+    parts = [OutputFile(f"sitemaps/sitemap-{n + 1}.xml",
+                        urlset(listed[start:start + SITEMAP_LIMIT]))
+             for n, start in enumerate(range(0, len(listed), SITEMAP_LIMIT))]
+    rows = "".join(f"  <sitemap><loc>{escape(site.url(part.path))}</loc></sitemap>\n"
+                   for part in parts)
+    index = f"{head}<sitemapindex {namespace}>\n{rows}</sitemapindex>\n"
+    return [OutputFile("sitemap.xml", index.encode("utf-8")), *parts]
 
 
 def render_robots(site: Site) -> OutputFile:
@@ -197,16 +229,14 @@ def render_robots(site: Site) -> OutputFile:
 def render_ob2(site: Site, site_secret: bytes,
                issuer_extra: Callable[[model.Issuer], dict[str, Any]] | None = None
                ) -> Iterator[OutputFile]:
-    """OB 2.0 hosted JSON for every issuer, badge class and award."""
+    """OB 2.0 hosted JSON for every issuer, badge class and endorsement (the hosted
+    assertions are made with each award's other files)."""
     for issuer in site.issuers:
         extra = issuer_extra(issuer) if issuer_extra else None
         yield OutputFile(model.issuer_json(issuer),
                          json_bytes(ob2.issuer_profile(site, issuer, extra)))
     for badge in site.badges:
         yield OutputFile(model.badge_json(badge), json_bytes(ob2.badge_class(site, badge)))
-    for award in site.awards:
-        yield OutputFile(model.assertion_json(award),
-                         json_bytes(ob2.hosted_assertion(site, award, site_secret)))
     for endorser in site.endorsers:
         yield OutputFile(ob2.endorser_path(endorser),
                          json_bytes(ob2.endorser_profile(site, endorser)))
@@ -249,27 +279,20 @@ def render_contexts() -> Iterator[OutputFile]:
             yield OutputFile("contexts/" + path.name, path.read_bytes())
 
 
-def render_site(site: Site, theme: Theme, site_secret: bytes,
-                links: dict[str, Any] | None = None,
-                issuer_extra: Callable[[model.Issuer], dict[str, Any]] | None = None,
-                profile_links: dict[str, Any] | None = None,
-                csp_script_hashes: tuple[str, ...] = ()) -> list[OutputFile]:
-    """Every file of the site except signed artefacts and media (made by earlier stages)."""
-    renderer = Renderer(site, theme, csp_script_hashes)
-    files: list[OutputFile] = []
-    listed: list[str] = []
-    for page in pages(site, links or {}, profile_links):
-        for language in site.languages:
-            files.append(renderer.render_page(page, language))
-            if page.listed:
-                listed.append(model.localized_page(page.path, language,
-                                                   site.default_language))
+def render_site_files(renderer: Renderer, site_secret: bytes,
+                      issuer_extra: Callable[[model.Issuer], dict[str, Any]] | None = None
+                      ) -> Iterator[tuple[OutputFile, list[str]]]:
+    """Every site-wide file, each with the sitemap paths it adds: the site pages in each
+    language, 404 pages, robots.txt, OB 2.0 JSON, images, theme assets and contexts. (The
+    sitemap itself is written last, when every listed page is known.)"""
+    site = renderer.site
+    for page in site_pages(site):
+        rendered, listed = renderer.render_each_language(page)
+        for i, item in enumerate(rendered):
+            yield item, listed[i:i + 1] if listed else []
     for language in site.languages:
-        files.append(renderer.render_404(language))
-    files.append(render_sitemap(site, listed))
-    files.append(render_robots(site))
-    files.extend(render_ob2(site, site_secret, issuer_extra))
-    files.extend(render_images(site))
-    files.extend(render_static(theme))
-    files.extend(render_contexts())
-    return files
+        yield renderer.render_404(language), []
+    yield render_robots(site), []
+    for item in (*render_ob2(site, site_secret, issuer_extra), *render_images(site),
+                 *render_static(renderer.theme), *render_contexts()):
+        yield item, []

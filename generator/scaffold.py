@@ -169,6 +169,20 @@ def _header_type(path: str) -> str | None:
     return CONTENT_TYPES[suffix] if suffix in _HEADER_SUFFIXES else None
 
 
+def host_rule_key(path: str) -> str:
+    """`path` reduced to what `host_files` looks at: the second segment (a record id) made
+    generic, and for files without a header rule everything past the third segment dropped.
+    A large build keeps these (a few per kind of file) instead of every path; the rules come
+    out the same."""
+    parts = path.split("/")
+    if len(parts) <= 2:
+        return path
+    parts[1] = ":id"
+    if len(parts) > 3 and _header_type(path) is None:
+        parts[3:] = [":untyped"]
+    return "/".join(parts)
+
+
 def host_files(site_paths: Iterable[str]) -> list[tuple[str, bytes]]:
     """`.nojekyll` (GitHub Pages: serve `.well-known/` and every file as is) and `_headers`
     (Netlify, Cloudflare Pages: JSON and JWT content types, CORS for verifiers in browsers).

@@ -49,31 +49,78 @@ def remove_stale(parent: Path, name: str) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
+class Staging:
+    """A fresh temporary folder beside `output` that a build streams its files into.
+
+    Files are written as soon as they are made, so a build holds no more than one record's
+    files in memory; forked worker processes write into the same folder. `commit` swaps it
+    in for `output`; `abort` (or leaving the `with` block with an exception) removes it, and
+    the previous output stays as it was.
+    """
+
+    def __init__(self, output: Path):
+        self.output = output.absolute()
+        parent = self.output.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        if self.output.exists() and not self.output.is_dir():
+            raise NotADirectoryError(f"output path exists and is not a folder: {self.output}")
+        remove_stale(parent, self.output.name)
+        self.root = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{self.output.name}-",
+                                          dir=parent))
+        self._folders: set[Path] = set()
+
+    def write(self, item: OutputFile) -> None:
+        """Write one file; refuses unsafe paths and a second file at the same path."""
+        target = _lexical_target(self.root, item.path)
+        folder = target.parent
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+        try:
+            # "x": exclusive creation, so two records that map to one path (in any worker
+            # process) are an error instead of one silently replacing the other.
+            with open(target, "xb") as handle:
+                handle.write(item.data)
+        except FileExistsError:
+            raise UnsafeOutputPath(f"two files would be written to {item.path!r}") from None
+        except (NotADirectoryError, IsADirectoryError):
+            raise UnsafeOutputPath(f"{item.path!r} would be both a file and a folder"
+                                   ) from None
+
+    def commit(self) -> None:
+        """Make the staged site the output (two renames on one file system)."""
+        _make_readable(self.root)
+        _swap(self.root, self.output)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> "Staging":
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is not None:
+            self.abort()
+
+
+def _lexical_target(root: Path, relative: str) -> Path:
+    # The staging folder is new and only Rugzak writes into it (never symlinks), so checking
+    # the path's text is enough — and much cheaper than resolving it for every file.
+    pure = PurePosixPath(relative)
+    if pure.is_absolute() or ".." in pure.parts or not pure.parts or "\\" in relative \
+            or "\x00" in relative:
+        raise UnsafeOutputPath(f"refusing to write outside the output folder: {relative!r}")
+    return root.joinpath(*pure.parts)
+
+
 def write_site(files: Iterable[OutputFile], output: Path) -> int:
     """Write all files into a temporary folder, then swap it in for `output`. Returns count."""
-    output = output.absolute()
-    parent = output.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    if output.exists() and not output.is_dir():
-        raise NotADirectoryError(f"output path exists and is not a folder: {output}")
-    remove_stale(parent, output.name)
-    staging = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{output.name}-", dir=parent))
     count = 0
-    try:
-        seen: set[str] = set()
+    with Staging(output) as staging:
         for item in files:
-            if item.path in seen:
-                raise UnsafeOutputPath(f"two files would be written to {item.path!r}")
-            seen.add(item.path)
-            target = safe_target(staging, item.path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(item.data)
+            staging.write(item)
             count += 1
-        _make_readable(staging)
-        _swap(staging, output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        staging.commit()
     return count
 
 

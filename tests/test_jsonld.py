@@ -204,3 +204,57 @@ def test_context_files_are_parsed_once():
 def test_did_document_canonicalizes():
     did_document = read_json(KIT / "did-web-issuer.did.json")
     assert "did:web:badges.example.org:issuers:acme" in canonicalize(did_document)
+
+
+# --- shapes: expansion once per shape, values substituted -----------------------------------
+
+HOSTILE = ['Zeynep "Zey" Çelik', "regel een\nregel twee\r\tdrie", "back\\slash \\t \\\"",
+           "emoji 🎓👩🏽‍🔧 and RTL مرحبا", "", " leading and trailing ", "<b>not html</b>",
+           "_:b0", "urn:x-rugzak-slot:0", "\u2028line separator\u0000nul"]
+
+
+def _variants(credential: dict) -> list[dict]:
+    """The kit credential with hostile text in every kind of string value."""
+    out = []
+    for i, text in enumerate(HOSTILE):
+        doc = copy.deepcopy(credential)
+        doc["name"] = text
+        doc["credentialSubject"]["achievement"]["description"] = text + str(i)
+        doc["credentialSubject"]["achievement"]["criteria"]["narrative"] = text * 2
+        doc["validFrom"] = f"2026-0{1 + i % 9}-1{i}T00:00:00Z"
+        doc["id"] = f"https://badges.example.org/a/{i}/credential.json?x=\u00e9"
+        out.append(doc)
+    return out
+
+
+def test_shape_path_equals_full_processing_on_hostile_values(credential):
+    jsonld._SHAPES.clear()
+    for doc in _variants(credential):
+        assert jsonld.canonicalize(doc) == jsonld.canonicalize_full(doc)
+    assert [s for s in jsonld._SHAPES.values() if s is not None]  # the fast path was taken
+
+
+def test_shape_path_falls_back_for_values_whose_role_depends_on_them(credential):
+    jsonld._SHAPES.clear()
+    canonicalize(credential)  # the shape is now known
+    relative = copy.deepcopy(credential)
+    relative["id"] = "credential.json"  # relative IRI: an error, never a silent slot fill
+    with pytest.raises(UndefinedTermError):
+        canonicalize(relative)
+    blank = copy.deepcopy(credential)
+    blank["credentialSubject"]["id"] = "_:subject"  # a blank node, not an IRI
+    assert canonicalize(blank) == jsonld.canonicalize_full(blank)
+    spaced = copy.deepcopy(credential)
+    spaced["id"] = "https://example.org/a b"
+    with pytest.raises(UndefinedTermError):
+        jsonld.canonicalize_full(spaced)
+    with pytest.raises(UndefinedTermError):
+        canonicalize(spaced)
+
+
+def test_inline_contexts_take_the_full_path(credential):
+    doc = copy.deepcopy(credential)
+    doc["@context"] = doc["@context"] + [{"nickname": "https://example.org/nickname"}]
+    doc["nickname"] = "Zey"
+    assert jsonld._slotted(doc) is None
+    assert "https://example.org/nickname" in canonicalize(doc)

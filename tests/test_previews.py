@@ -55,7 +55,10 @@ def test_png_badge_is_scaled_into_the_box() -> None:
 def test_png_alpha_is_kept() -> None:
     image = decode(preview_png("T", "S", transparent_png(), "png", "Site")).convert("RGB")
     assert image.getpixel(BADGE_CENTRE) == (200, 30, 40)
-    assert image.getpixel((80 + 20, 315 - 180)) == BACKGROUND  # transparent corner
+    corner = image.getpixel((80 + 20, 315 - 180))  # transparent: the background shows
+    # (the 256-colour palette may move a colour by a step; the file is checked visually
+    # lossless, rms ≤ 1.5, elsewhere)
+    assert all(abs(a - b) <= 2 for a, b in zip(corner, BACKGROUND))
 
 
 @pytest.mark.parametrize("badge, fmt", [(b"<svg xmlns='http://www.w3.org/2000/svg'/>", "svg"),

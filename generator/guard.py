@@ -1,0 +1,89 @@
+"""The last check before anything is published: private keys and personal data in output files.
+
+Every file a build makes passes `OutputGuard.check` on its way to the staging folder (in the
+worker that made it), so nothing is held back in memory for a final scan. A problem found
+stops the build before the swap: the previous output stays as it was.
+"""
+
+from __future__ import annotations
+
+import re
+
+from generator.errors import Diagnostic
+from generator.keys import Keyring, find_private_key_material
+from generator.model import Site
+from generator.write import OutputFile
+
+# The lookbehind makes a match start only at the beginning of a run of address characters, so
+# long base64 runs (keys, JWTs) are scanned once instead of once per position.
+_EMAIL_LIKE = re.compile(rb"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]+"
+                         rb"(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# International (+31 6 1234 5678, 0031…) or national with a leading 0 (06-12345678,
+# 010 123 4567); never inside a longer token, so hashes, keys and ids do not match.
+_PHONE_LIKE = re.compile(rb"(?<![\w$/+=.-])(?:(?:\+|00)[1-9]\d{0,2}[ -]?\d(?:[ -]?\d){6,11}"
+                         rb"|0\d{1,3}[ -]\d(?:[ -]?\d){5,8}|06-?\d{8})(?![\w])")
+_TEXT_SUFFIXES = (".html", ".json", ".xml", ".txt", ".jwt", ".jws", ".svg", ".css", ".js",
+                  ".jsonld", "_headers")
+_KEY_HINT = "never put keys or the site secret in records or themes"
+_PRIVACY_HINT = ("remove it from the records (narratives, evidence, criteria); an address "
+                 "meant to be public belongs in an issuer's email/telephone")
+
+
+def _digits(text: bytes | str) -> str:
+    value = text.decode() if isinstance(text, bytes) else text
+    return re.sub(r"\D", "", value.replace("+", "00", 1) if value.startswith("+") else value)
+
+
+class OutputGuard:
+    """Finds private key material, learner identifiers and undeclared e-mail addresses or
+    phone numbers in an output file.
+
+    Fast on large sites: e-mail identifiers are found by one e-mail pattern plus a set lookup
+    (no alternation over thousands of addresses); URL/DID identifiers by substring search.
+    Binary files (PNG, PDF) are searched for identifiers and keys only: the text they carry
+    (baked credentials, certificate lines) is published in the text files scanned in full,
+    and their compressed streams would only give the patterns noise to chew on.
+    """
+
+    def __init__(self, site: Site, keyring: Keyring):
+        self.keyring = keyring
+        self.email_ids = {l.identifier.lower() for l in site.learners
+                          if l.identifier_type == "email"}
+        self.other_ids = [l.identifier.lower().encode("utf-8") for l in site.learners
+                          if l.identifier_type != "email"]
+        self.public_emails = {i.email.lower() for i in site.issuers}
+        phones = {_digits(i.telephone) for i in site.issuers if i.telephone}
+        self.public_phones = phones | {"0" + p[4:] for p in phones if p.startswith("0031")}
+
+    def check(self, item: OutputFile) -> list[Diagnostic]:
+        """The problems in one file (usually none)."""
+        secret = find_private_key_material(item.data, self.keyring)
+        if secret:
+            return [Diagnostic(item.path, 0, f"private key material would be published: "
+                                             f"{secret}", _KEY_HINT)]
+        problem = self.privacy_problem(item)
+        if problem:
+            return [Diagnostic(item.path, 0, f"privacy guard: {problem} would be published "
+                                             "in this file", _PRIVACY_HINT)]
+        return []
+
+    def privacy_problem(self, item: OutputFile) -> str | None:
+        """What personal data the file would publish, or None."""
+        data = item.data
+        if self.other_ids:
+            lowered = data.lower()
+            if any(identifier in lowered for identifier in self.other_ids):
+                return "a learner's identifier (URL or DID)"
+        if not item.path.endswith(_TEXT_SUFFIXES):
+            return None
+        if b"@" in data:
+            for match in _EMAIL_LIKE.finditer(data):
+                address = match.group().decode("utf-8", "replace").lower()
+                if address in self.email_ids:
+                    return "a learner's identifier (e-mail address)"
+                if address not in self.public_emails:
+                    return f"the e-mail address {match.group().decode()!r}"
+        for match in _PHONE_LIKE.finditer(data):
+            if _digits(match.group()) not in self.public_phones:
+                return f"the phone number {match.group().decode()!r}"
+        return None

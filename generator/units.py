@@ -1,0 +1,168 @@
+"""The per-record part of a build: everything one award (or one learner's profile) publishes.
+
+An award unit signs the award, draws its media, renders its pages in every language and makes
+its hosted OB 2.0 assertion; each file is checked by the output guard and written straight
+into the staging folder. Units run in forked worker processes (`parallel.imap_ordered`) and
+return only a small summary, so memory does not grow with the number of awards and nothing is
+pickled but an index. The output of a unit depends only on its record, never on which worker
+ran it or in what order: builds are byte-identical whatever the worker count.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator import media, model, ob2
+from generator.credentials import award_files, download_links
+from generator.errors import Diagnostic
+from generator.guard import OutputGuard
+from generator.jsonld import UndefinedTermError
+from generator.keys import Keyring
+from generator.model import Award, Learner, Site
+from generator.render import (Page, RenderError, Renderer, award_pages, json_bytes,
+                              profile_pages)
+from generator.scaffold import host_rule_key
+from generator.sign import SignatureCache
+from generator.write import OutputFile, Staging
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What every unit needs; made once in the parent, inherited by forked workers."""
+
+    site: Site
+    keyring: Keyring
+    did: str
+    cache: SignatureCache | None
+    renderer: Renderer
+    guard: OutputGuard
+    staging: Staging
+    site_secret: bytes
+    by_learner: dict[str, list[Award]]
+
+
+@dataclass
+class UnitResult:
+    """What a unit reports back: counts, sitemap entries, host-rule paths, problems, times."""
+
+    files: int = 0
+    listed: list[str] = field(default_factory=list)
+    host_paths: set[str] = field(default_factory=set)
+    problems: list[Diagnostic] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, other: "UnitResult") -> None:
+        """Fold another unit's result into this one (in unit order, so output is stable)."""
+        self.files += other.files
+        self.listed += other.listed
+        self.host_paths |= other.host_paths
+        self.problems += other.problems
+        for stage, seconds in other.seconds.items():
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+
+class _Clock:
+    def __init__(self, result: UnitResult):
+        self.result, self.last = result, time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.result.seconds[stage] = self.result.seconds.get(stage, 0.0) + now - self.last
+        self.last = now
+
+
+def guard_files(context: BuildContext, files: list[OutputFile], result: UnitResult
+                ) -> list[OutputFile]:
+    """The files that pass the output guard; the others' problems go into `result`."""
+    clean = []
+    for item in files:
+        problems = context.guard.check(item)
+        result.problems += problems
+        if not problems:
+            clean.append(item)
+    return clean
+
+
+def write_files(context: BuildContext, files: list[OutputFile], result: UnitResult) -> None:
+    """Write files into the staging folder, counting them in `result`."""
+    for item in files:
+        context.staging.write(item)
+        result.files += 1
+        result.host_paths.add(host_rule_key(item.path))
+
+
+def _render(context: BuildContext, pages: list[Page], result: UnitResult) -> list[OutputFile]:
+    rendered: list[OutputFile] = []
+    for page in pages:
+        files, listed = context.renderer.render_each_language(page)
+        rendered += files
+        result.listed += listed
+    return rendered
+
+
+def _render_problem(error: RenderError) -> Diagnostic:
+    where, _, message = str(error).partition(": error: ")
+    return Diagnostic(where, 0, message or str(error))
+
+
+def award_unit(context: BuildContext, index: int) -> UnitResult:
+    """Sign, draw, render, guard and write one award (`context.site.awards[index]`)."""
+    site = context.site
+    award = site.awards[index]
+    result = UnitResult()
+    clock = _Clock(result)
+    try:
+        signed, (jws, credential_json) = award_files(site, award, context.keyring,
+                                                     context.did, context.cache)
+    except UndefinedTermError as error:
+        result.problems.append(Diagnostic(
+            f"awards/{award.id}", 0, f"cannot sign the credential: {error}",
+            "every JSON-LD term must be defined by a context"))
+        return result
+    clock.lap("sign")
+    made, qr_inline = media.award_media(site, award, jws, credential_json, context.cache)
+    clock.lap("media")
+    links: dict[str, Any] = {**download_links(award), "qr_inline": qr_inline,
+                             "preview_png": media.award_preview_path(award)}
+    for item in made:
+        links[item.path.rsplit("/", 1)[-1].replace(".", "_")] = item.path
+    try:
+        pages = _render(context, award_pages(award, links), result)
+    except RenderError as error:
+        result.problems.append(_render_problem(error))
+        return result
+    hosted = OutputFile(model.assertion_json(award), json_bytes(
+        ob2.hosted_assertion(site, award, context.site_secret)))
+    clock.lap("render")
+    clean = guard_files(context, [*signed, *made, *pages, hosted], result)
+    clock.lap("guard")
+    write_files(context, clean, result)
+    clock.lap("write")
+    return result
+
+
+def profile_unit(context: BuildContext, index: int) -> UnitResult:
+    """Draw, render, guard and write one learner's profile (`context.site.learners[index]`)."""
+    site = context.site
+    learner: Learner = site.learners[index]
+    awards = context.by_learner.get(learner.slug, [])
+    result = UnitResult()
+    clock = _Clock(result)
+    made, qr_inline = media.learner_media(site, learner, awards, context.cache)
+    clock.lap("media")
+    links: dict[str, Any] = {"qr_inline": qr_inline, **{
+        item.path.rsplit("/", 1)[-1].replace(".", "_").replace("-", "_"): item.path
+        for item in made}}
+    try:
+        pages = _render(context, profile_pages(site, learner, awards, links), result)
+    except RenderError as error:
+        result.problems.append(_render_problem(error))
+        return result
+    clock.lap("render")
+    clean = guard_files(context, [*made, *pages], result)
+    clock.lap("guard")
+    write_files(context, clean, result)
+    clock.lap("write")
+    return result
