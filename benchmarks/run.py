@@ -13,6 +13,7 @@ atomic swap. The last line is machine-readable:
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import resource
 import shutil
@@ -87,9 +88,19 @@ def floor_seconds(content: Path, keys: Path, workers: int, scratch: Path) -> flo
 
 
 def stage_times(summary: str) -> str:
-    """The per-stage line of the build summary."""
-    lines = summary.strip().splitlines()
-    return lines[-1] if lines else ""
+    """The per-stage lines of the build summary (after its first line)."""
+    return "\n  ".join(summary.strip().splitlines()[1:])
+
+
+def file_states(root: Path) -> dict[str, tuple[int, int, int]]:
+    """(inode, size, mtime) per file: what a deploy tool would compare."""
+    states = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            info = os.stat(os.path.join(folder, name))
+            states[os.path.relpath(os.path.join(folder, name), root)] = (
+                info.st_ino, info.st_size, info.st_mtime_ns)
+    return states
 
 
 def main() -> None:
@@ -112,15 +123,22 @@ def main() -> None:
     files = int(re.search(r"; (\d+) files", summary).group(1))
     warm, _ = run_build(content, output, keys, cache, args.workers)
     changed = sorted((content / "awards").glob("*.yaml"))[0]
-    changed.write_text(changed.read_text().replace("met \\\"zorg\\\"", "met zorg"))
+    text = changed.read_text("utf-8")
+    changed.write_text(text.replace('met "zorg"', "met zorg"), "utf-8")
+    if changed.read_text("utf-8") == text:
+        sys.exit(f"benchmark: could not change {changed}")
+    before = file_states(output)
     one_change, _ = run_build(content, output, keys, cache, args.workers)
+    after = file_states(output)
+    touched = sorted(p for p in after.keys() | before.keys() if after.get(p) != before.get(p))
     floor = floor_seconds(content, keys, args.workers, work)
 
     print(f"cold build: {cold:.1f} s for {args.awards} awards, {files} files "
           f"({args.workers} worker{'s' if args.workers != 1 else ''})")
     print(f"  stages: {stage_times(summary)}")
     print(f"warm rebuild (nothing changed): {warm:.1f} s; after changing one award: "
-          f"{one_change:.1f} s")
+          f"{one_change:.1f} s, files touched: {len(touched)}")
+    print("  touched: " + " ".join(touched[:40]) + (" …" if len(touched) > 40 else ""))
     print(f"floor (per-award work alone): {floor:.1f} s; peak RSS {peak_kb / 1024:.0f} MB")
     print(f"awards={args.awards} awards_per_s={args.awards / cold:.1f} "
           f"floor_ratio={cold / floor:.2f} peak_rss_mb={peak_kb / 1024:.0f} "

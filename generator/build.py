@@ -21,6 +21,7 @@ from generator.load import load_content
 from generator.model import Site, build_site, missing_completions
 from generator.parallel import imap_ordered
 from generator.jsonld import UndefinedTermError
+from generator.reuse import UnitIndex, guard_fingerprint, index_path, site_fingerprint
 from generator.render import (RenderError, Renderer, awards_by_learner, render_site_files,
                               render_sitemaps)
 from generator.scaffold import host_files
@@ -42,12 +43,14 @@ class BuildReport:
     timings: dict[str, float] = field(default_factory=dict)
     # CPU seconds per stage inside the per-record units, summed over all workers
     unit_seconds: dict[str, float] = field(default_factory=dict)
+    reused: int = 0  # records whose files were kept from the previous build
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {k}" for k, n in self.counts.items())
         stages = " · ".join(f"{k} {v * 1000:.0f} ms" for k, v in self.timings.items())
         inside = " · ".join(f"{k} {v * 1000:.0f} ms" for k, v in self.unit_seconds.items())
-        return f"{counts}; {self.files} files\n{stages}" + (
+        kept = f" ({self.reused} records unchanged, kept)" if self.reused else ""
+        return f"{counts}; {self.files} files{kept}\n{stages}" + (
             f"\nper record (all workers): {inside}" if inside else "")
 
 
@@ -113,12 +116,15 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
           now: datetime, cache: SignatureCache | None = None,
           csp_script_hashes: tuple[str, ...] = (), workers: int = 1,
           on_stage: Callable[[str, float], None] | None = None,
-          on_unit: Callable[[int, int], None] | None = None) -> BuildReport:
+          on_unit: Callable[[int, int], None] | None = None,
+          index_folder: Path | None = None) -> BuildReport:
     """Build the site from `content` into `output`; raises ContentError on bad records.
 
     Files stream into a staging folder beside `output` as they are made, each checked by the
     privacy and key-material guard; only when every stage succeeded and no file was refused
     is the staging folder swapped in. `on_unit(done, total)` reports per-record progress.
+    With `index_folder` (the cache folder), records whose inputs did not change since the
+    last build into `output` keep their files (see generator/reuse.py).
     """
     report = BuildReport()
     timer = _Timer(report, on_stage)
@@ -136,10 +142,11 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     template_problems = check_templates(make_environment(theme, site.default_language))
     if template_problems:
         raise ContentError(template_problems)
+    index = UnitIndex(index_path(index_folder, output)) if index_folder is not None else None
     try:
-        with Staging(output) as staging:
+        with Staging(output, keep_identical=index is not None) as staging:
             _build_into(staging, site, theme, keyring, cache, csp_script_hashes, workers,
-                        timer, on_unit, report)
+                        timer, on_unit, report, index)
     except RenderError as exc:
         where, _, message = str(exc).partition(": error: ")
         raise ContentError([Diagnostic(where, 0, message or str(exc))]) from None
@@ -147,6 +154,9 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
         raise ContentError([Diagnostic(str(content), 0, f"cannot sign credentials: {exc}",
                                        "every JSON-LD term must be defined by a context")]
                            ) from None
+    finally:
+        if index is not None:
+            index.abandon()  # after a successful build `finish` already moved it into place
     report.warnings = site_warnings(site)
     report.counts = {"issuers": len(site.issuers), "badges": len(site.badges),
                      "learners": len(site.learners), "awards": len(site.awards)}
@@ -156,12 +166,18 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
 def _build_into(staging: Staging, site: Site, theme: Theme, keyring: Keyring,
                 cache: SignatureCache | None, csp_script_hashes: tuple[str, ...],
                 workers: int, timer: _Timer, on_unit: Callable[[int, int], None] | None,
-                report: BuildReport) -> None:
+                report: BuildReport, index: UnitIndex | None) -> None:
     """Every stage after the model, into `staging`; commits it when nothing was refused."""
+    guard_print = guard_fingerprint(site, keyring)
+    previous = staging.output if staging.output.is_dir() else None
+    if index is not None:
+        index.start(guard_print)
     context = BuildContext(
         site, keyring, site_did(site.base_url), cache,
         Renderer(site, theme, csp_script_hashes), OutputGuard(site, keyring), staging,
-        keyring.site_secret, awards_by_learner(site))
+        keyring.site_secret, awards_by_learner(site), index, previous,
+        site_fingerprint(site, theme, keyring, csp_script_hashes) if index else b"",
+        index is not None and index.guard != guard_print)
     total: UnitResult = timer.run("site", lambda: _site_files(context))  # type: ignore[assignment]
     profiles = [i for i, learner in enumerate(site.learners) if learner.has_profile]
     units = len(site.awards) + len(profiles)
@@ -171,6 +187,9 @@ def _build_into(staging: Staging, site: Site, theme: Theme, keyring: Keyring,
                   indexes: Sequence[int]) -> None:
         nonlocal done
         for result in imap_ordered(unit, indexes, context, workers):
+            if index is not None:
+                for key, entry in result.entries:
+                    index.record(key, entry)
             total.add(result)
             done += 1
             if on_unit is not None:
@@ -182,7 +201,10 @@ def _build_into(staging: Staging, site: Site, theme: Theme, keyring: Keyring,
     if total.problems:
         raise ContentError(total.problems)
     timer.run("write", staging.commit)
+    if index is not None:
+        index.finish()
     report.files = total.files
+    report.reused = total.reused
     report.unit_seconds = total.seconds
 
 

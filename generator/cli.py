@@ -108,7 +108,7 @@ def _cmd_build(args: argparse.Namespace, now: datetime) -> int:
     try:
         report = build(args.content, args.output, args.base_url, keyring, now,
                        DiskCache(cache_dir()), tuple(args.csp_script_hash),
-                       args.workers or default_workers(), on_stage, on_unit)
+                       args.workers or default_workers(), on_stage, on_unit, cache_dir())
     finally:
         progress.done()
     for warning in report.warnings:

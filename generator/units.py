@@ -10,8 +10,10 @@ ran it or in what order: builds are byte-identical whatever the worker count.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from generator import media, model, ob2
@@ -23,9 +25,14 @@ from generator.keys import Keyring
 from generator.model import Award, Learner, Site
 from generator.render import (Page, RenderError, Renderer, award_pages, json_bytes,
                               profile_pages)
+from generator.reuse import (Fingerprinter, UnitEntry, UnitIndex, award_fingerprint,
+                             profile_fingerprint, unchanged_files)
 from generator.scaffold import host_rule_key
 from generator.sign import SignatureCache
 from generator.write import OutputFile, Staging
+
+
+_PRINTS = Fingerprinter()  # per process; shared badges and issuers are hashed once
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,12 @@ class BuildContext:
     staging: Staging
     site_secret: bytes
     by_learner: dict[str, list[Award]]
+    # warm rebuilds (see generator/reuse.py): the unit index, the previous output folder, the
+    # site-wide fingerprint, and whether reused files must pass the guard again
+    index: UnitIndex | None = None
+    previous: Path | None = None
+    base_print: bytes = b""
+    rescan: bool = False
 
 
 @dataclass
@@ -52,10 +65,15 @@ class UnitResult:
     host_paths: set[str] = field(default_factory=set)
     problems: list[Diagnostic] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    reused: int = 0
+    # (unit key, entry) for the unit index; taken out by the parent, never accumulated
+    entries: list[tuple[str, UnitEntry]] = field(default_factory=list)
+    written: list[tuple[str, int, int]] = field(default_factory=list)
 
     def add(self, other: "UnitResult") -> None:
         """Fold another unit's result into this one (in unit order, so output is stable)."""
         self.files += other.files
+        self.reused += other.reused
         self.listed += other.listed
         self.host_paths |= other.host_paths
         self.problems += other.problems
@@ -86,11 +104,49 @@ def guard_files(context: BuildContext, files: list[OutputFile], result: UnitResu
 
 
 def write_files(context: BuildContext, files: list[OutputFile], result: UnitResult) -> None:
-    """Write files into the staging folder, counting them in `result`."""
+    """Write files into the staging folder, counting them in `result` (and, for the unit
+    index, noting each file's size and mtime)."""
     for item in files:
-        context.staging.write(item)
+        target = context.staging.write(item)
         result.files += 1
         result.host_paths.add(host_rule_key(item.path))
+        if context.index is not None:
+            info = os.stat(target)
+            result.written.append((item.path, info.st_size, info.st_mtime_ns))
+
+
+def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult) -> bool:
+    """Link the unit's files from the previous output when nothing they depend on changed."""
+    index, previous = context.index, context.previous
+    entry = index.lookup(key) if index is not None and previous is not None else None
+    if entry is None or previous is None or entry.fingerprint != fingerprint or \
+            not unchanged_files(entry, previous):
+        return False
+    if context.rescan:  # the guard knows new identifiers: check the old files again
+        for path, _, _ in entry.files:
+            if context.guard.check(OutputFile(path, (previous / path).read_bytes())):
+                return False  # made again, so the guard reports it where it is made
+    linked: list[str] = []
+    try:
+        for path, _, _ in entry.files:
+            context.staging.link(previous / path, path)
+            linked.append(path)
+    except OSError:  # a file system without hard links: make the unit again
+        for path in linked:
+            context.staging.remove(path)
+        return False
+    result.files += len(entry.files)
+    result.listed += entry.listed
+    result.host_paths.update(host_rule_key(path) for path, _, _ in entry.files)
+    result.entries.append((key, entry))
+    result.reused = 1
+    return True
+
+
+def _remember(key: str, fingerprint: str, result: UnitResult) -> None:
+    result.entries.append((key, UnitEntry(fingerprint, tuple(result.written),
+                                          tuple(result.listed))))
+    result.written = []
 
 
 def _render(context: BuildContext, pages: list[Page], result: UnitResult) -> list[OutputFile]:
@@ -113,6 +169,12 @@ def award_unit(context: BuildContext, index: int) -> UnitResult:
     award = site.awards[index]
     result = UnitResult()
     clock = _Clock(result)
+    key = f"award:{award.id}"
+    fingerprint = award_fingerprint(context.base_print, _PRINTS, award) \
+        if context.index is not None else ""
+    if _reuse(context, key, fingerprint, result):
+        clock.lap("reuse")
+        return result
     try:
         signed, (jws, credential_json) = award_files(site, award, context.keyring,
                                                      context.did, context.cache)
@@ -140,6 +202,8 @@ def award_unit(context: BuildContext, index: int) -> UnitResult:
     clock.lap("guard")
     write_files(context, clean, result)
     clock.lap("write")
+    if not result.problems and context.index is not None:
+        _remember(key, fingerprint, result)
     return result
 
 
@@ -150,6 +214,12 @@ def profile_unit(context: BuildContext, index: int) -> UnitResult:
     awards = context.by_learner.get(learner.slug, [])
     result = UnitResult()
     clock = _Clock(result)
+    key = f"profile:{learner.slug}"
+    fingerprint = profile_fingerprint(context.base_print, _PRINTS, learner, awards) \
+        if context.index is not None else ""
+    if _reuse(context, key, fingerprint, result):
+        clock.lap("reuse")
+        return result
     made, qr_inline = media.learner_media(site, learner, awards, context.cache)
     clock.lap("media")
     links: dict[str, Any] = {"qr_inline": qr_inline, **{
@@ -165,4 +235,6 @@ def profile_unit(context: BuildContext, index: int) -> UnitResult:
     clock.lap("guard")
     write_files(context, clean, result)
     clock.lap("write")
+    if not result.problems and context.index is not None:
+        _remember(key, fingerprint, result)
     return result

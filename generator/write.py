@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -58,8 +59,12 @@ class Staging:
     the previous output stays as it was.
     """
 
-    def __init__(self, output: Path):
+    def __init__(self, output: Path, keep_identical: bool = False):
         self.output = output.absolute()
+        # With keep_identical, a file whose bytes equal the previous output's file is linked
+        # to it instead of written anew: it keeps its inode and mtime, so deploy tools see
+        # only files that really changed.
+        self.previous = self.output if keep_identical and self.output.is_dir() else None
         parent = self.output.parent
         parent.mkdir(parents=True, exist_ok=True)
         if self.output.exists() and not self.output.is_dir():
@@ -69,13 +74,11 @@ class Staging:
                                           dir=parent))
         self._folders: set[Path] = set()
 
-    def write(self, item: OutputFile) -> None:
+    def write(self, item: OutputFile) -> Path:
         """Write one file; refuses unsafe paths and a second file at the same path."""
-        target = _lexical_target(self.root, item.path)
-        folder = target.parent
-        if folder not in self._folders:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._folders.add(folder)
+        target = self._target(item.path)
+        if self.previous is not None and self._link_identical(item, target):
+            return target
         try:
             # "x": exclusive creation, so two records that map to one path (in any worker
             # process) are an error instead of one silently replacing the other.
@@ -86,6 +89,44 @@ class Staging:
         except (NotADirectoryError, IsADirectoryError):
             raise UnsafeOutputPath(f"{item.path!r} would be both a file and a folder"
                                    ) from None
+        return target
+
+    def _link_identical(self, item: OutputFile, target: Path) -> bool:
+        old = _lexical_target(self.previous, item.path)  # type: ignore[arg-type]
+        try:
+            info = os.lstat(old)
+            if not stat.S_ISREG(info.st_mode) or info.st_size != len(item.data) or \
+                    old.read_bytes() != item.data:
+                return False
+            os.link(old, target, follow_symlinks=False)
+        except FileExistsError:
+            raise UnsafeOutputPath(f"two files would be written to {item.path!r}") from None
+        except OSError:
+            return False
+        return True
+
+    def link(self, source: Path, relative: str) -> None:
+        """Hard-link an unchanged file of the previous output into the staging folder (no
+        copy: same inode, same mtime). OSError when the file system cannot link."""
+        try:
+            os.link(source, self._target(relative), follow_symlinks=False)
+        except FileExistsError:
+            raise UnsafeOutputPath(f"two files would be written to {relative!r}") from None
+
+    def remove(self, relative: str) -> None:
+        """Take back a file written or linked into the staging folder."""
+        try:
+            os.unlink(_lexical_target(self.root, relative))
+        except FileNotFoundError:
+            pass
+
+    def _target(self, relative: str) -> Path:
+        target = _lexical_target(self.root, relative)
+        folder = target.parent
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+        return target
 
     def commit(self) -> None:
         """Make the staged site the output (two renames on one file system)."""

@@ -1,0 +1,263 @@
+"""Warm rebuilds: a record whose inputs did not change keeps its files from the last build.
+
+Each award and profile unit has a fingerprint: a hash of everything its files are made from —
+its part of the model (the award with its learner, badge and issuer; a learner with their
+awards), everything site-wide (the site without its awards and learners, the theme's files,
+Rugzak's own code and data, the keys) — and the previous build's index (an SQLite file in the
+cache folder, one per output folder) remembers, per unit, the fingerprint and the files it
+wrote with their sizes and modification times. A unit with the same fingerprint whose files
+are still exactly there (size and mtime match, so a hand-edited or deleted output file is
+noticed) is hard-linked from the current output into the staging folder instead of being
+signed, drawn and rendered again. The swap stays atomic, and unchanged files keep their
+inode and mtime, so deploy tools (rsync, Git) see only what really changed.
+
+The output guard's inputs (learner identifiers, public addresses, keys) are fingerprinted as
+well: when they change, reused files are read and checked again before they are published.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sqlite3
+import stat
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterable
+
+import generator
+from generator.keys import Keyring
+from generator.model import Award, Learner, Site
+from generator.theme import Theme
+
+INDEX_FORMAT = "rugzak-units-1"
+
+
+@dataclass(frozen=True)
+class UnitEntry:
+    """What one unit wrote: its fingerprint, files as (path, size, mtime_ns), sitemap paths."""
+
+    fingerprint: str
+    files: tuple[tuple[str, int, int], ...]
+    listed: tuple[str, ...]
+
+    def to_json(self) -> str:
+        return json.dumps([self.fingerprint, self.files, self.listed], separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> "UnitEntry":
+        fingerprint, files, listed = json.loads(text)
+        return cls(fingerprint, tuple((p, s, m) for p, s, m in files), tuple(listed))
+
+
+class Fingerprinter:
+    """Stable hashes of model objects; shared objects (badges, issuers) are hashed once."""
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[Any, bytes]] = {}
+
+    def of(self, value: Any) -> bytes:
+        """A digest of `value` and everything reachable from it."""
+        hasher = hashlib.sha256()
+        self._feed(hasher, value)
+        return hasher.digest()
+
+    def _feed(self, hasher: "hashlib._Hash", value: Any) -> None:
+        if isinstance(value, (str, int, float, bool)) or value is None:
+            hasher.update(f"{type(value).__name__}:{value!r};".encode("utf-8",
+                                                                       "surrogatepass"))
+        elif isinstance(value, bytes):
+            hasher.update(b"bytes:" + hashlib.sha256(value).digest())
+        elif isinstance(value, (datetime, date)):
+            hasher.update(f"{type(value).__name__}:{value.isoformat()};".encode())
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            hasher.update(b"obj:" + self._object(value))
+        elif isinstance(value, dict):
+            hasher.update(b"{")
+            for key in sorted(value, key=repr):
+                self._feed(hasher, key)
+                self._feed(hasher, value[key])
+            hasher.update(b"}")
+        elif isinstance(value, (list, tuple)):
+            hasher.update(b"[")
+            for item in value:
+                self._feed(hasher, item)
+            hasher.update(b"]")
+        elif isinstance(value, (set, frozenset)):
+            hasher.update(b"set:" + b"".join(sorted(self.of(v) for v in value)))
+        elif isinstance(value, Path):
+            # what a path contributes to the output is the file's content
+            hasher.update(b"path:" + (hashlib.sha256(value.read_bytes()).digest()
+                                      if value.is_file() else str(value).encode()))
+        else:
+            hasher.update(f"{type(value).__qualname__}:{value!r};".encode())
+
+    def _object(self, value: Any) -> bytes:
+        found = self._memo.get(id(value))
+        if found is not None and found[0] is value:
+            return found[1]
+        hasher = hashlib.sha256(type(value).__qualname__.encode())
+        for field in dataclasses.fields(value):
+            hasher.update(field.name.encode() + b"=")
+            self._feed(hasher, getattr(value, field.name))
+        digest = hasher.digest()
+        self._memo[id(value)] = (value, digest)
+        return digest
+
+
+def _files_digest(folders: Iterable[Path]) -> bytes:
+    hasher = hashlib.sha256()
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()
+                           and "__pycache__" not in p.parts):
+            hasher.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            hasher.update(hashlib.sha256(path.read_bytes()).digest())
+    return hasher.digest()
+
+
+def keyring_digest(keyring: Keyring) -> bytes:
+    """The keys (ids name key pairs), their states and the site secret."""
+    hasher = hashlib.sha256(hashlib.sha256(keyring.site_secret).digest())
+    for key in keyring.keys:
+        hasher.update(f"{key.key_id}:{key.algorithm}:{key.status};".encode())
+    return hasher.digest()
+
+
+def site_fingerprint(site: Site, theme: Theme, keyring: Keyring,
+                     csp_script_hashes: tuple[str, ...]) -> bytes:
+    """Everything every unit depends on: the site without its awards and learners (and
+    without the build clock, which reaches pages only through each award's status), the
+    theme's files, Rugzak's code and bundled data, the keys and the build options."""
+    general = dataclasses.replace(site, awards=(), learners=(), now=datetime(2000, 1, 1),
+                                  content_root=Path("."))
+    hasher = hashlib.sha256(INDEX_FORMAT.encode())
+    hasher.update(Fingerprinter().of(general))
+    hasher.update(_files_digest(theme.folders))
+    hasher.update(_files_digest([Path(generator.__file__).parent]))
+    hasher.update(keyring_digest(keyring))
+    hasher.update(json.dumps(list(csp_script_hashes)).encode())
+    return hasher.digest()
+
+
+def guard_fingerprint(site: Site, keyring: Keyring) -> str:
+    """What the output guard checks against: learner identifiers, public addresses, keys."""
+    hasher = hashlib.sha256(keyring_digest(keyring))
+    for identifier in sorted(l.identifier.lower() for l in site.learners):
+        hasher.update(identifier.encode("utf-8") + b"\0")
+    for issuer in site.issuers:
+        hasher.update(f"{issuer.email}|{issuer.telephone};".encode("utf-8"))
+    return hasher.hexdigest()
+
+
+def award_fingerprint(base: bytes, prints: Fingerprinter, award: Award) -> str:
+    return hashlib.sha256(base + b"award" + prints.of(award)).hexdigest()
+
+
+def profile_fingerprint(base: bytes, prints: Fingerprinter, learner: Learner,
+                        awards: list[Award]) -> str:
+    return hashlib.sha256(base + b"profile" + prints.of(learner)
+                          + prints.of(tuple(awards))).hexdigest()
+
+
+def index_path(cache_folder: Path, output: Path) -> Path:
+    """The unit index of one output folder, in the cache folder."""
+    key = hashlib.sha256(str(output.absolute()).encode("utf-8")).hexdigest()[:20]
+    return cache_folder / "units" / f"{key}.sqlite"
+
+
+class UnitIndex:
+    """The previous build's units (read by workers) and this build's (written by the parent,
+    swapped in only after the output was)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._reader: sqlite3.Connection | None = None
+        self._reader_pid = 0
+        self._writer: sqlite3.Connection | None = None
+        self.guard = self._meta("guard")
+
+    def _read(self) -> sqlite3.Connection | None:
+        # one connection per process: workers are forked, and connections must not be shared
+        if self._reader_pid != os.getpid():
+            self._reader, self._reader_pid = None, os.getpid()
+            if self.path.is_file():
+                try:
+                    self._reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+                except sqlite3.Error:
+                    self._reader = None
+        return self._reader
+
+    def _meta(self, name: str) -> str | None:
+        try:
+            reader = self._read()
+            row = reader.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone() \
+                if reader else None
+        except sqlite3.Error:
+            return None
+        return row[0] if row else None
+
+    def lookup(self, key: str) -> UnitEntry | None:
+        """The unit's entry from the previous build, or None."""
+        try:
+            reader = self._read()
+            row = reader.execute("SELECT entry FROM units WHERE key = ?", (key,)).fetchone() \
+                if reader else None
+            return UnitEntry.from_json(row[0]) if row else None
+        except (sqlite3.Error, ValueError, TypeError):
+            return None  # a damaged index only costs time
+
+    def start(self, guard: str) -> None:
+        """Begin this build's index (beside the old one until `finish`)."""
+        temp = self.path.with_suffix(".new")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temp.unlink(missing_ok=True)
+            self._writer = sqlite3.connect(temp)
+            self._writer.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                                       "CREATE TABLE units (key TEXT PRIMARY KEY, entry TEXT);"
+                                       "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT);")
+            self._writer.execute("INSERT INTO meta VALUES ('guard', ?)", (guard,))
+        except (OSError, sqlite3.Error):
+            self._writer = None  # no index: the next build is cold, nothing worse
+
+    def record(self, key: str, entry: UnitEntry) -> None:
+        if self._writer is not None:
+            try:
+                self._writer.execute("INSERT OR REPLACE INTO units VALUES (?, ?)",
+                                     (key, entry.to_json()))
+            except sqlite3.Error:
+                self._writer = None
+
+    def finish(self) -> None:
+        """Replace the old index with this build's (after the output swap)."""
+        if self._writer is None:
+            return
+        try:
+            self._writer.commit()
+            self._writer.close()
+            os.replace(self.path.with_suffix(".new"), self.path)
+        except (OSError, sqlite3.Error):
+            pass
+        self._writer = None
+
+    def abandon(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.path.with_suffix(".new").unlink(missing_ok=True)
+
+
+def unchanged_files(entry: UnitEntry, output: Path) -> bool:
+    """Whether every file the entry lists is still in `output`, as it was written."""
+    for path, size, mtime in entry.files:
+        try:
+            info = os.lstat(output / path)
+        except OSError:
+            return False
+        if not stat.S_ISREG(info.st_mode) or info.st_size != size or \
+                info.st_mtime_ns != mtime:
+            return False
+    return True

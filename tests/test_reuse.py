@@ -1,0 +1,167 @@
+"""Warm rebuilds keep unchanged records' files (generator/reuse.py, via build)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import make_site
+from generator.build import build
+from generator.errors import ContentError
+from generator.reuse import Fingerprinter, UnitIndex, index_path
+
+NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
+THIRD = {"learners/piet.yaml": "name: Piet Bakker\nidentifier: piet@example.org\n"
+                               "visibility: public\n",
+         "awards/wp-0003.yaml": "learner: piet\nbadge: lassen-basis\nissued: 2025-05-01\n"}
+STATUS = "indices:\n  wp-0001: 17\n  wp-0002: 4242\n  wp-0003: 99\n"
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def inodes(root: Path) -> dict[str, int]:
+    return {p.relative_to(root).as_posix(): p.stat().st_ino
+            for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    return make_site(tmp_path, {**THIRD, "status.yaml": STATUS})
+
+
+def test_unchanged_rebuild_keeps_every_record_and_equals_a_cold_build(
+        site: Path, tmp_path: Path, keyring) -> None:
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    first = build(site, out, None, keyring, NOW, index_folder=cache)
+    assert first.reused == 0
+    before = inodes(out)
+    again = build(site, out, None, keyring, NOW, index_folder=cache)
+    units = 3 + 2  # three awards; fatima and piet have profiles (jan is private)
+    assert again.reused == units and again.files == first.files
+    build(site, tmp_path / "cold", None, keyring, NOW)
+    assert tree(out) == tree(tmp_path / "cold")
+    after = inodes(out)
+    kept = [p for p in before if p.startswith(("a/", "en/a/", "assertions/"))]
+    assert kept and all(after[p] == before[p] for p in kept)  # not rewritten: same inode
+
+
+def test_changing_one_award_makes_only_that_award_again(site: Path, tmp_path: Path,
+                                                        keyring) -> None:
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    before = inodes(out)
+    award = site / "awards/wp-0003.yaml"
+    award.write_text(award.read_text() + "narrative: {nl: Nieuw., en: New.}\n")
+    report = build(site, out, None, keyring, NOW, index_folder=cache)
+    after = inodes(out)
+    changed = {p for p in after if after[p] != before.get(p)}
+    assert {"a/wp-0003/index.html", "a/wp-0003/credential.json"} <= changed
+    assert not any(p.startswith(("a/wp-0001/", "a/wp-0002/", "en/a/wp-0001/",
+                                 "assertions/wp-0001")) for p in changed)
+    assert report.reused == 3  # the two other awards and fatima's profile
+    # site-wide files that came out the same are not rewritten either
+    assert not changed & {".well-known/did.json", "issuers/acme.json", "sitemap.xml",
+                          "_headers", "a/wp-0003/qr.png"}
+    assert not any(p.startswith("assets/") for p in changed)
+    build(site, tmp_path / "cold", None, keyring, NOW)
+    assert tree(out) == tree(tmp_path / "cold")
+
+
+def test_a_hand_edited_or_deleted_output_file_is_made_again(site: Path, tmp_path: Path,
+                                                            keyring) -> None:
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    page = out / "a/wp-0001/index.html"
+    original = page.read_bytes()
+    page.write_bytes(b"defaced")
+    (out / "a/wp-0002/qr.png").unlink()
+    report = build(site, out, None, keyring, NOW, index_folder=cache)
+    assert page.read_bytes() == original
+    assert (out / "a/wp-0002/qr.png").is_file()
+    assert report.reused == 3
+
+
+def test_a_site_wide_change_makes_everything_again(site: Path, tmp_path: Path,
+                                                   keyring) -> None:
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    (site / "site.yaml").write_text((site / "site.yaml").read_text().replace(
+        "Testsite", "Andere site"))
+    report = build(site, out, None, keyring, NOW, index_folder=cache)
+    assert report.reused == 0
+    assert "Andere site" in (out / "a/wp-0001/index.html").read_text()
+
+
+def test_the_build_clock_reaches_kept_pages_through_the_award_status(
+        site: Path, tmp_path: Path, keyring) -> None:
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    early = datetime(2025, 12, 1, tzinfo=timezone.utc)  # before wp-0002 expires
+    build(site, out, None, keyring, early, index_folder=cache)
+    report = build(site, out, None, keyring, NOW, index_folder=cache)
+    assert report.reused == 4  # only wp-0002, which expired in between, is made again
+    build(site, tmp_path / "cold", None, keyring, NOW)
+    assert tree(out) == tree(tmp_path / "cold")
+
+
+def test_kept_files_pass_the_guard_again_when_it_learns_new_identifiers(
+        site: Path, tmp_path: Path, keyring) -> None:
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    portfolio = "https://portfolio.example.org/kim"
+    award = site / "awards/wp-0001.yaml"
+    award.write_text(award.read_text().replace("https://acme.example.org/portfolio/1",
+                                               portfolio))
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    # a new learner whose identifier is that URL: wp-0001's unchanged page now leaks it
+    (site / "learners/kim.yaml").write_text(f"name: Kim\nidentifier: {portfolio}\n")
+    with pytest.raises(ContentError) as caught:
+        build(site, out, None, keyring, NOW, index_folder=cache)
+    assert "a/wp-0001/" in str(caught.value) and "privacy guard" in str(caught.value)
+
+
+def test_a_failed_build_keeps_the_previous_index(site: Path, tmp_path: Path,
+                                                 keyring) -> None:
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    index = index_path(cache, out)
+    saved = index.read_bytes()
+    (site / "awards/wp-0003.yaml").write_text("learner: nobody\nbadge: lassen-basis\n"
+                                              "issued: 2025-05-01\n")
+    with pytest.raises(ContentError):
+        build(site, out, None, keyring, NOW, index_folder=cache)
+    assert index.read_bytes() == saved and not index.with_suffix(".new").exists()
+
+
+def test_a_damaged_index_only_costs_time(site: Path, tmp_path: Path, keyring) -> None:
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    index_path(cache, out).write_bytes(b"not a database")
+    assert UnitIndex(index_path(cache, out)).lookup("award:wp-0001") is None
+    report = build(site, out, None, keyring, NOW, index_folder=cache)
+    assert report.reused == 0
+    assert build(site, out, None, keyring, NOW, index_folder=cache).reused == 5
+
+
+def test_fingerprints_see_nested_changes_and_ignore_identity() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Inner:
+        text: str
+        data: bytes
+
+    @dataclass(frozen=True)
+    class Outer:
+        inner: Inner
+        items: tuple[str, ...]
+
+    prints = Fingerprinter()
+    one = Outer(Inner("a", b"x"), ("p",))
+    assert prints.of(one) == Fingerprinter().of(Outer(Inner("a", b"x"), ("p",)))
+    assert prints.of(one) != prints.of(Outer(Inner("a", b"y"), ("p",)))
+    assert prints.of(one) != prints.of(Outer(Inner("a", b"x"), ("p", "q")))
+    assert prints.of(("ab", "c")) != prints.of(("a", "bc"))
