@@ -63,13 +63,41 @@ def learner_progress(site: Site, awards: list[Award]) -> list[dict[str, Any]]:
     return rows
 
 
+LISTING_PAGE_SIZE = 100  # names per page of a long list (learners, a badge's earners)
+
+
+def listing_pages(folder: str, items: list[tuple[str, str]], values: dict[str, Any]
+                  ) -> Iterator[Page]:
+    """A long list of (name, page path) split over `folder`, `folder`2/, `folder`3/ …"""
+    count = max(1, -(-len(items) // LISTING_PAGE_SIZE))
+
+    def page_path(number: int) -> str:
+        return folder if number == 1 else f"{folder}{number}/"
+
+    for number in range(1, count + 1):
+        start = (number - 1) * LISTING_PAGE_SIZE
+        yield Page("listing.html", page_path(number), {
+            **values, "items": items[start:start + LISTING_PAGE_SIZE],
+            "page_number": number, "page_count": count,
+            "previous": page_path(number - 1) if number > 1 else None,
+            "next": page_path(number + 1) if number < count else None})
+
+
 def site_pages(site: Site) -> Iterator[Page]:
-    """The site-wide pages, in a stable order: home, verify, paths, issuers, badge classes.
+    """The site-wide pages, in a stable order: home, verify, paths, issuers, badge classes,
+    and the full lists behind the first names shown on the home and badge pages.
     (Award and profile pages come from `award_pages` and `profile_pages`.)"""
     by_badge: dict[str, list[Award]] = {}
     for award in site.awards:
         by_badge.setdefault(award.badge.id, []).append(award)
-    yield Page("home.html", "", {"learners": public_learners(site), "preview": "preview.png"})
+    learners = public_learners(site)
+    yield Page("home.html", "", {"learners": learners[:LISTING_PAGE_SIZE],
+                                 "learner_count": len(learners), "all_learners": "learners/",
+                                 "preview": "preview.png"})
+    if len(learners) > LISTING_PAGE_SIZE:
+        yield from listing_pages("learners/", [(l.name, model.profile_page(l))
+                                               for l in learners],
+                                 {"badge": None, "preview": "preview.png"})
     yield Page("verify.html", "verify/", {"preview": "preview.png"})
     for path in site.paths:
         yield Page("path.html", f"paths/{path.id}/", {"path": path, "preview": "preview.png"})
@@ -80,9 +108,17 @@ def site_pages(site: Site) -> Iterator[Page]:
             "preview": f"issuers/{issuer.id}/preview.png"})
     for badge in site.badges:
         earners = [a for a in by_badge.get(badge.id, ()) if a.learner.visibility == "public"]
+        all_earners = model.badge_page(badge) + "earners/"
+        if len(earners) > LISTING_PAGE_SIZE:
+            yield from listing_pages(all_earners, [(a.learner.name, model.award_page(a))
+                                                   for a in earners],
+                                     {"badge": badge,
+                                      "preview": f"badges/{badge.id}/preview.png"})
         yield Page("badge.html", model.badge_page(badge),
                    {"badge": badge, "count": len(by_badge.get(badge.id, ())),
-                    "earners": earners, "preview": f"badges/{badge.id}/preview.png",
+                    "earners": earners[:LISTING_PAGE_SIZE], "earner_count": len(earners),
+                    "all_earners": all_earners,
+                    "preview": f"badges/{badge.id}/preview.png",
                     "endorsements": [e for e in site.endorsements if e.badge == badge],
                     "paths": [p for p in site.paths if p.completion == badge
                               or any(badge in step.badges for step in p.steps)]})

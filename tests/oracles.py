@@ -75,3 +75,19 @@ def run_oracle(name: str, *args: str | Path, timeout: int = 1800) -> OracleRun:
         pytest.fail(f"oracle {name} could not run (exit {result.returncode}):\n{output[-3000:]}")
     _, ok, failed = found[-1]
     return OracleRun(result.returncode, output, int(ok), int(failed))
+
+
+def axe_script_hash() -> str:
+    """The CSP hash of the axe-core script the a11y oracle injects inline; a build that
+    allows it (`--csp-script-hash`) is otherwise identical to a normal one."""
+    import base64
+    import hashlib
+    import os
+    require_oracles()
+    home = Path(os.environ.get("BADGE_ORACLES_HOME") or
+                Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                / "badge-oracles")
+    axe = home / "node" / "node_modules" / "axe-core" / "axe.min.js"
+    if not axe.is_file():
+        run_oracle("a11y", "--help")  # installs the component, or fails clearly
+    return base64.b64encode(hashlib.sha256(axe.read_bytes()).digest()).decode()

@@ -295,15 +295,8 @@ def test_accessibility_of_every_page_in_both_languages(demo: Path, tmp_path: Pat
     The oracle injects axe-core as an inline script, which the pages' strict CSP blocks; this
     build allows exactly that script's hash (`--csp-script-hash`) and is otherwise identical.
     """
-    import base64
-    import hashlib
-    home = Path(os.environ.get("BADGE_ORACLES_HOME") or
-                Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-                / "badge-oracles")
-    axe = home / "node" / "node_modules" / "axe-core" / "axe.min.js"
-    if not axe.is_file():
-        run_oracle("a11y", "--help")  # installs the component, or fails clearly
-    digest = base64.b64encode(hashlib.sha256(axe.read_bytes()).digest()).decode()
+    from oracles import axe_script_hash
+    digest = axe_script_hash()
     site = build_demo(tmp_path, "--csp-script-hash", digest)
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
     shards = [pages[0::2], pages[1::2]]  # two cores: two browsers
