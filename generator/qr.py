@@ -11,14 +11,17 @@ randomness, clock or hash-ordered iteration involved (tests check this across pr
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from functools import lru_cache
 from html import escape
 
 import qrcode
+from qrcode import util
 from qrcode.constants import ERROR_CORRECT_M, ERROR_CORRECT_Q
 from qrcode.exceptions import DataOverflowError
+from qrcode.main import precomputed_qr_blanks
 
 Matrix = tuple[tuple[bool, ...], ...]
 
@@ -48,8 +51,94 @@ def qr_matrix(text: str) -> Matrix:
         else ERROR_CORRECT_M
     code = _new_code(text, level)
     code.version = version
-    code.make(fit=False)
-    return tuple(tuple(bool(module) for module in row) for row in code.modules)
+    return tuple(tuple(bool(module) for module in row) for row in _masked_modules(code))
+
+
+# --- mask selection ---------------------------------------------------------------------------
+#
+# ISO/IEC 18004 §7.8.2: the encoder applies each of the eight mask patterns and keeps the one
+# with the lowest penalty (N1 runs, N2 2×2 blocks, N3 finder-like patterns, N4 dark share).
+# qrcode does this by placing all data eight times and scoring in pure Python (~7 ms); here
+# the data is placed once, each mask is an XOR of per-row bit masks, and the score is
+# computed with integer and regular-expression operations — the same score as qrcode's
+# `util.lost_point` (which, like the library, sees the format information as light modules
+# while choosing), hence the same mask and the same symbol (checked by the tests).
+
+_RUNS = re.compile(r"0{5,}|1{5,}")
+_FINDER_LIKE = re.compile(r"(?=10111010000|00001011101)")
+
+
+def _masked_modules(code: qrcode.QRCode) -> list[list[bool]]:
+    code.makeImpl(True, 0)  # data placed with mask 0, format information light
+    size = code.modules_count
+    first = [_row_bits(row) for row in code.modules]
+    masks = _data_masks(code.version, size, tuple(
+        tuple(cell is None for cell in row) for row in precomputed_qr_blanks[code.version]))
+    best, best_score = 0, -1
+    for pattern in range(8):
+        rows = [bits ^ masks[0][r] ^ masks[pattern][r] for r, bits in enumerate(first)]
+        score = penalty(rows, size)
+        if best_score < 0 or score < best_score:
+            best, best_score = pattern, score
+    rows = [bits ^ masks[0][r] ^ masks[best][r] for r, bits in enumerate(first)]
+    code.modules = [[bool(bits >> (size - 1 - c) & 1) for c in range(size)] for bits in rows]
+    code.setup_type_info(False, best)  # now the real format (and version) information
+    if code.version >= 7:
+        code.setup_type_number(False)
+    code.mask_pattern = best
+    return code.modules
+
+
+def _row_bits(row: list[bool | None]) -> int:
+    value = 0
+    for cell in row:
+        value = value << 1 | bool(cell)
+    return value
+
+
+@lru_cache(maxsize=16)
+def _data_masks(version: int, size: int, free: tuple[tuple[bool, ...], ...]
+                ) -> tuple[tuple[int, ...], ...]:
+    """Per mask pattern, per row: the bits the pattern flips, on data modules only (`free`
+    in the blank symbol, minus the format and version information areas)."""
+    reserved = _information_areas(version, size)
+    masks = []
+    for pattern in range(8):
+        flip = util.mask_func(pattern)
+        masks.append(tuple(_row_bits([free[r][c] and (r, c) not in reserved and flip(r, c)
+                                      for c in range(size)]) for r in range(size)))
+    return tuple(masks)
+
+
+def _information_areas(version: int, size: int) -> frozenset[tuple[int, int]]:
+    """Modules of the format (and version) information, found by letting qrcode draw them."""
+    probe = qrcode.QRCode(version=version, border=0)
+    probe.modules_count = size
+    probe.modules = [[None] * size for _ in range(size)]
+    probe.setup_type_info(True, 0)
+    if version >= 7:
+        probe.setup_type_number(True)
+    return frozenset((r, c) for r in range(size) for c in range(size)
+                     if probe.modules[r][c] is not None)
+
+
+def penalty(rows: list[int], size: int) -> int:
+    """ISO/IEC 18004 §7.8.3 penalty of a symbol given as one integer per row (bit size-1 is
+    column 0, 1 = dark), scored exactly as qrcode's `util.lost_point`."""
+    lines = [format(bits, f"0{size}b") for bits in rows]
+    # every row and column in one text, separated so no run or pattern spans two of them
+    text = "|".join(lines) + "|" + "|".join(map("".join, zip(*lines)))
+    runs = _RUNS.findall(text)
+    score = sum(map(len, runs)) - 2 * len(runs)  # N1: 3 for five in a row, +1 per module
+    score += 40 * len(_FINDER_LIKE.findall(text))  # N3
+    full, pairs = (1 << size) - 1, (1 << (size - 1)) - 1
+    for upper, lower in zip(rows, rows[1:]):
+        same = ~(upper ^ lower) & full  # module equals the one below it
+        level = ~(upper ^ (upper >> 1)) & pairs  # module equals its neighbour
+        score += 3 * (same & (same >> 1) & level).bit_count()  # N2, per 2×2 block
+    dark = sum(bits.bit_count() for bits in rows)
+    score += int(abs(float(dark) / size ** 2 * 100 - 50) / 5) * 10  # N4
+    return score
 
 
 def qr_version(text: str) -> int:

@@ -85,6 +85,42 @@ def test_too_long_or_empty_text_is_refused() -> None:
         qr_matrix("")
 
 
+def _library_matrix(text: str) -> tuple[tuple[bool, ...], ...]:
+    """What qrcode itself makes for the version and level qr_matrix chose (the reference)."""
+    ours = qr_matrix(text)
+    level = {"M": qrcode.constants.ERROR_CORRECT_M, "Q": qrcode.constants.ERROR_CORRECT_Q}[
+        ec_level(ours)]
+    code = qrcode.QRCode(version=qr_version(text), error_correction=level, border=0)
+    code.add_data(text, optimize=20)
+    code.make(fit=False)
+    return tuple(tuple(bool(m) for m in row) for row in code.modules)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fast_mask_selection_gives_the_library_symbol(seed: int) -> None:
+    import random
+    rng = random.Random(seed)
+    texts = [f"https://badges.example.org/a/{rng.getrandbits(40):x}/" for _ in range(25)]
+    texts += ["".join(rng.choice("abcXYZ019/:.-é€ ") for _ in range(rng.randint(1, 90)))
+              for _ in range(25)]
+    texts += [f"HTTPS://BADGES.EXAMPLE.ORG/A/{rng.getrandbits(100)}/" for _ in range(5)]
+    texts += ["x" * 210]  # version 10 at level M: about the largest we make
+    for text in texts:
+        assert qr_matrix(text) == _library_matrix(text), text
+
+
+def test_penalty_equals_the_library_score_on_any_symbol() -> None:
+    import random
+    from qrcode import util
+    from generator.qr import _row_bits, penalty
+    rng = random.Random(5)
+    for _ in range(200):
+        size = rng.choice([21, 25, 33, 45, 57])
+        share = rng.choice([0.1, 0.35, 0.5, 0.65, 0.9])
+        modules = [[rng.random() < share for _ in range(size)] for _ in range(size)]
+        assert penalty([_row_bits(row) for row in modules], size) == util.lost_point(modules)
+
+
 def test_matrix_has_no_quiet_zone() -> None:
     """The finder pattern's dark outer ring touches the matrix edges."""
     matrix = qr_matrix(DEMO_URL)
