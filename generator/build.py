@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
+import jinja2
+
 from generator import media
 from generator.credentials import issuer_extra, site_documents
 from generator.did import site_did
@@ -26,7 +28,7 @@ from generator.render import (RenderError, Renderer, awards_by_learner, render_s
                               render_sitemaps)
 from generator.scaffold import host_files
 from generator.sign import SignatureCache
-from generator.theme import Theme, check_templates, make_environment, resolve_theme
+from generator.theme import check_templates, resolve_theme
 from generator.units import (BuildContext, UnitResult, award_unit, guard_files, profile_unit,
                              write_files)
 from generator.validate import validate_content
@@ -89,7 +91,7 @@ def site_warnings(site: Site) -> list[str]:
 
 
 def load_site(content: Path, now: datetime, base_url: str | None,
-              report: BuildReport | None = None) -> Site:
+              report: BuildReport | None = None, cache: SignatureCache | None = None) -> Site:
     """Load and validate everything, then model it; raises ContentError with all problems."""
     timer = _Timer(report or BuildReport())
     loaded, problems = timer.run("load", lambda: load_content(content))  # type: ignore[misc]
@@ -98,7 +100,7 @@ def load_site(content: Path, now: datetime, base_url: str | None,
     problems = problems + more
     if problems or valid is None:
         raise ContentError(problems or [Diagnostic(str(content), 0, "nothing to build")])
-    return timer.run("model", lambda: build_site(valid, now))  # type: ignore[return-value]
+    return timer.run("model", lambda: build_site(valid, now, cache))  # type: ignore[return-value]
 
 
 def content_key_leaks(content: Path) -> list[str]:
@@ -128,7 +130,7 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     """
     report = BuildReport()
     timer = _Timer(report, on_stage)
-    site = load_site(content, now, base_url, report)
+    site = load_site(content, now, base_url, report, cache)
     in_content = content_key_leaks(content)
     if in_content:
         raise ContentError([Diagnostic(item.split(": ")[0], 0, "private key material in the "
@@ -139,14 +141,15 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
         theme = resolve_theme(site.theme, content.parent / "themes")
     except ValueError as exc:
         raise ContentError([Diagnostic(str(content / "site.yaml"), 0, str(exc))]) from None
-    template_problems = check_templates(make_environment(theme, site.default_language))
+    renderer = Renderer(site, theme, csp_script_hashes, _bytecode_cache(index_folder))
+    template_problems = check_templates(renderer.envs[site.default_language])
     if template_problems:
         raise ContentError(template_problems)
     index = UnitIndex(index_path(index_folder, output)) if index_folder is not None else None
     try:
         with Staging(output, keep_identical=index is not None) as staging:
-            _build_into(staging, site, theme, keyring, cache, csp_script_hashes, workers,
-                        timer, on_unit, report, index)
+            _build_into(staging, site, renderer, keyring, cache, workers, timer, on_unit,
+                        report, index)
     except RenderError as exc:
         where, _, message = str(exc).partition(": error: ")
         raise ContentError([Diagnostic(where, 0, message or str(exc))]) from None
@@ -163,20 +166,30 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     return report
 
 
-def _build_into(staging: Staging, site: Site, theme: Theme, keyring: Keyring,
-                cache: SignatureCache | None, csp_script_hashes: tuple[str, ...],
-                workers: int, timer: _Timer, on_unit: Callable[[int, int], None] | None,
-                report: BuildReport, index: UnitIndex | None) -> None:
+def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
+    if folder is None:
+        return None
+    try:
+        (folder / "templates").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a cache only saves time
+    return jinja2.FileSystemBytecodeCache(str(folder / "templates"))
+
+
+def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyring,
+                cache: SignatureCache | None, workers: int, timer: _Timer,
+                on_unit: Callable[[int, int], None] | None, report: BuildReport,
+                index: UnitIndex | None) -> None:
     """Every stage after the model, into `staging`; commits it when nothing was refused."""
     guard_print = guard_fingerprint(site, keyring)
     previous = staging.output if staging.output.is_dir() else None
     if index is not None:
         index.start(guard_print)
     context = BuildContext(
-        site, keyring, site_did(site.base_url), cache,
-        Renderer(site, theme, csp_script_hashes), OutputGuard(site, keyring), staging,
-        keyring.site_secret, awards_by_learner(site), index, previous,
-        site_fingerprint(site, theme, keyring, csp_script_hashes) if index else b"",
+        site, keyring, site_did(site.base_url), cache, renderer, OutputGuard(site, keyring),
+        staging, keyring.site_secret, awards_by_learner(site), index, previous,
+        site_fingerprint(site, renderer.theme, keyring,
+                         renderer.csp_script_hashes) if index else b"",
         index is not None and index.guard != guard_print)
     total: UnitResult = timer.run("site", lambda: _site_files(context))  # type: ignore[assignment]
     profiles = [i for i, learner in enumerate(site.learners) if learner.has_profile]

@@ -12,6 +12,7 @@ import json
 from typing import Any, Callable
 
 from generator import model
+from generator.cache import cached
 from generator.bake import OB2_KEYWORD, OB3_KEYWORD, bake_png, bake_svg
 from generator.i18n import format_day, translations
 from generator.model import Award, BadgeClass, Learner, Site
@@ -21,26 +22,12 @@ from generator.qr import Matrix, qr_matrix, qr_png, qr_svg
 from generator.sign import SignatureCache
 from generator.write import OutputFile
 
-_CACHE_VERSION = "rugzak-media-1"
 STATUS_TONES = {"valid": "ok", "expired": "warning", "revoked": "danger"}
-
-
-def _cached(cache: SignatureCache | None, kind: str, parts: Any,
-            make: Callable[[], bytes]) -> bytes:
-    if cache is None:
-        return make()
-    key = hashlib.sha256(json.dumps([_CACHE_VERSION, kind, parts], sort_keys=True,
-                                    ensure_ascii=False, default=str).encode()).hexdigest()
-    found = cache.get(key)
-    if found is None:
-        found = make()
-        cache.put(key, found)
-    return found
 
 
 def _matrix(url: str, cache: SignatureCache | None) -> Matrix:
     # The matrix is computed once per URL and shared by the SVG, the PNG and the PDFs.
-    rows = _cached(cache, "qr", url, lambda: json.dumps(
+    rows = cached(cache, "qr", url, lambda: json.dumps(
         ["".join("1" if cell else "0" for cell in row) for row in qr_matrix(url)]).encode())
     return tuple(tuple(c == "1" for c in row) for row in json.loads(rows))
 
@@ -96,7 +83,7 @@ def preview_file(path: str, title: str, subtitle: str, badge: BadgeClass | None,
     fmt = badge.image_format if badge else None
     site_name = site.title.get(site.default_language)
     digest = hashlib.sha256(image or b"").hexdigest()
-    data = _cached(cache, "preview", [title, subtitle, digest, fmt, site_name, status, tone],
+    data = cached(cache, "preview", [title, subtitle, digest, fmt, site_name, status, tone],
                    lambda: preview_png(title, subtitle, image, fmt if image else None,
                                        site_name, status, status_tone=tone))
     return OutputFile(path, data)
@@ -128,7 +115,7 @@ def award_media(site: Site, award: Award, jws: str, credential_json: str,
         lines.append((_status_word(award, lang), "heading"))
     matrix = _matrix(url, cache)
     digest = hashlib.sha256(badge_png_bytes(award.badge) or b"").hexdigest()
-    pdf = _cached(cache, "certificate", [badge_name, lines, url, digest, lang],
+    pdf = cached(cache, "certificate", [badge_name, lines, url, digest, lang],
                   lambda: certificate_pdf(badge_name, lines, matrix,
                                           badge_png_bytes(award.badge), qr_caption=url,
                                           lang=lang))
@@ -172,7 +159,7 @@ def learner_media(site: Site, learner: Learner, awards: list[Award],
     matrix = _matrix(url, cache)
     for size, name in (("business-card", "card.pdf"), ("A6", "card-a6.pdf")):
         shown = names[:3] if size == "business-card" else names[:8]
-        pdf = _cached(cache, "card", [learner.name, shown, url, size, lang],
+        pdf = cached(cache, "card", [learner.name, shown, url, size, lang],
                       lambda size=size, shown=shown: card_pdf(
                           learner.name, shown, matrix, size, qr_caption=url, lang=lang))
         files.append(OutputFile(folder + name, pdf))

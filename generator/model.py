@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Mapping
 
+from generator.cache import Cache, cached
 from generator.artwork import generate_badge_png, generate_badge_svg
 from generator.images import inspect_image
 from generator.identity import normalise_email
@@ -290,7 +291,7 @@ def _build_issuer(record: CleanRecord, default: str) -> Issuer:
 
 
 def _build_badge(record: CleanRecord, issuers: dict[str, Issuer], site_issuer: str,
-                 default: str) -> BadgeClass:
+                 default: str, cache: Cache | None = None) -> BadgeClass:
     v = record.values
     criteria = split_languages(record.body or "", default) or {
         default: v["description"][default]}
@@ -304,8 +305,11 @@ def _build_badge(record: CleanRecord, issuers: dict[str, Issuer], site_issuer: s
         # No image given: a distinctive, deterministic one from the name and colour.
         name = v["name"][default]
         image_format = "png"
-        data = generate_badge_png(name, v.get("colour"), record.id)
-        svg = generate_badge_svg(name, v.get("colour"), record.id)
+        inputs = [name, v.get("colour"), record.id]
+        data = cached(cache, "badge-png", inputs,
+                      lambda: generate_badge_png(name, v.get("colour"), record.id))
+        svg = cached(cache, "badge-svg", inputs, lambda: generate_badge_svg(
+            name, v.get("colour"), record.id).encode("utf-8")).decode("utf-8")
     return BadgeClass(record.id, Localized(v["name"], default),
                       Localized(v["description"], default), Localized(criteria, default),
                       Localized(html, default), image, image_format,
@@ -403,13 +407,15 @@ def missing_completions(site: "Site") -> list[tuple[Learner, LearningPath]]:
     return missing
 
 
-def build_site(content: ValidContent, now: datetime) -> Site:
-    """Link validated records into the frozen `Site` (ids sorted, so output order is stable)."""
+def build_site(content: ValidContent, now: datetime, cache: Cache | None = None) -> Site:
+    """Link validated records into the frozen `Site` (ids sorted, so output order is stable).
+
+    `cache` keeps generated badge images between builds."""
     s = content.site.values
     languages: tuple[str, ...] = tuple(s["languages"])
     default = languages[0]
     issuers = {r.id: _build_issuer(r, default) for r in content.of_kind("issuer")}
-    badges = {r.id: _build_badge(r, issuers, s["issuer"], default)
+    badges = {r.id: _build_badge(r, issuers, s["issuer"], default, cache)
               for r in content.of_kind("badge")}
     learners = {}
     for r in content.of_kind("learner"):

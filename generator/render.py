@@ -167,9 +167,12 @@ def awards_by_learner(site: Site) -> dict[str, list[Award]]:
 class Renderer:
     """Holds one Jinja environment per language, created and checked once per build."""
 
-    def __init__(self, site: Site, theme: Theme, csp_script_hashes: tuple[str, ...] = ()):
+    def __init__(self, site: Site, theme: Theme, csp_script_hashes: tuple[str, ...] = (),
+                 bytecode_cache: jinja2.BytecodeCache | None = None):
         self.site, self.theme = site, theme
-        self.envs = {lang: make_environment(theme, lang) for lang in site.languages}
+        self.envs = {lang: make_environment(theme, lang, bytecode_cache)
+                     for lang in site.languages}
+        self.csp_script_hashes = csp_script_hashes
         for env in self.envs.values():
             env.globals["model"] = model  # URL helpers, also inside imported macros
             env.globals["csp_script_hashes"] = csp_script_hashes

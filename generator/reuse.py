@@ -28,7 +28,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable
 
-import generator
+from generator.cache import code_digest
 from generator.keys import Keyring
 from generator.model import Award, Learner, Site
 from generator.theme import Theme
@@ -136,7 +136,7 @@ def site_fingerprint(site: Site, theme: Theme, keyring: Keyring,
     hasher = hashlib.sha256(INDEX_FORMAT.encode())
     hasher.update(Fingerprinter().of(general))
     hasher.update(_files_digest(theme.folders))
-    hasher.update(_files_digest([Path(generator.__file__).parent]))
+    hasher.update(code_digest().encode())
     hasher.update(keyring_digest(keyring))
     hasher.update(json.dumps(list(csp_script_hashes)).encode())
     return hasher.digest()

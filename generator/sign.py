@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from pyld.jsonld import JsonLdError
 
+from .cache import code_digest
 from .jsonld import UndefinedTermError, canonicalize, jsonld_error_message
 from .keys import ED25519, RS256, SigningKey
 from .multibase import multibase_decode, multibase_encode
@@ -37,7 +38,6 @@ PROOF_PURPOSE = "assertionMethod"
 # `created` is an XML Schema dateTimeStamp: a date-time with a time zone.
 _DATE_TIME_STAMP = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-_CACHE_VERSION = "rugzak-di-1"
 
 
 class SignatureCache(Protocol):
@@ -58,7 +58,7 @@ def _hash_data(unsecured: dict[str, Any], options: dict[str, Any]) -> bytes:
 
 
 def _cache_key(unsecured: dict[str, Any], key: SigningKey, options: dict[str, Any]) -> str:
-    text = json.dumps([_CACHE_VERSION, unsecured, key.key_id, options], sort_keys=True,
+    text = json.dumps([code_digest(), unsecured, key.key_id, options], sort_keys=True,
                       separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

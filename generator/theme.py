@@ -67,15 +67,18 @@ def resolve_theme(name: str, site_themes: Path) -> Theme:
     return Theme(name, tuple(folders))
 
 
-def make_environment(theme: Theme, language: str) -> jinja2.Environment:
-    """A strict, autoescaping environment for one language, every template pre-parsed."""
+def make_environment(theme: Theme, language: str,
+                     bytecode_cache: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
+    """A strict, autoescaping environment for one language. With `bytecode_cache`, compiled
+    templates are kept between builds (keyed by each template's source checksum)."""
     mapping = {f.name: jinja2.FileSystemLoader(f / "templates") for f in theme.folders}
     loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader([f / "templates"
                                                            for f in theme.folders]),
                                   jinja2.PrefixLoader(mapping)])
     env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
                              extensions=["jinja2.ext.i18n"], trim_blocks=True,
-                             lstrip_blocks=True, keep_trailing_newline=True)
+                             lstrip_blocks=True, keep_trailing_newline=True,
+                             bytecode_cache=bytecode_cache)
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["day"] = lambda moment: format_day(moment, language)
     env.filters["t"] = lambda text: text.get(language) if text is not None else ""
