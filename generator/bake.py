@@ -10,6 +10,7 @@ PNG specification (W3C, 3rd edition).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import struct
@@ -261,6 +262,13 @@ class _Baked:
     depth: int = 0  # open child elements (their content counts as the body, as for StAX)
 
 
+@functools.lru_cache(maxsize=32)
+def _scan_badge_svg(text: bytes) -> _SvgScan:
+    """`_scan_svg` of a badge image, once per image: every award of a badge bakes the same
+    drawing (the result is only read, never changed)."""
+    return _scan_svg(text)
+
+
 def _scan_svg(text: bytes) -> _SvgScan:
     """Parse the SVG with expat, namespace aware; find the <svg> tag and baked elements."""
     scan = _SvgScan()
@@ -431,7 +439,7 @@ def bake_svg(svg: str, ob2: str | None = None, ob3: str | None = None,
     root_namespace = OB3_SVG_NS if ob3 is not None else OB2_SVG_NS
 
     text = svg.encode("utf-8")
-    scan = _scan_svg(text)
+    scan = _scan_badge_svg(text)
     assert scan.root is not None  # expat refuses a document without a root element
     if scan.prefix_used:
         raise BakeError(f"the drawing itself uses the '{PREFIX}' namespace prefix; rename it")

@@ -196,11 +196,13 @@ class _Canvas:
         rows = _check_matrix(matrix)
         count = len(rows) + 2 * QUIET_ZONE
         module = size / count
-        path = [f"{_n(x + (QUIET_ZONE + start) * module)} "
-                f"{_n(y + size - (QUIET_ZONE + r + 1) * module)} {_n(length * module)} "
-                f"{_n(module)} re" for r, start, length in dark_runs(rows)]
+        # In module units (one module = 1, row 0 at the top): whole numbers, drawn through
+        # a transformation to the symbol's place on the page.
+        path = [f"{start} {r} {length} 1 re" for r, start, length in dark_runs(rows)]
         self.ops.append(f"q 1 1 1 rg {_n(x)} {_n(y)} {_n(size)} {_n(size)} re f "
-                        f"0 0 0 rg\n" + "\n".join(path) + "\nf Q")
+                        f"0 0 0 rg {_n(module)} 0 0 {_n(-module)} "
+                        f"{_n(x + QUIET_ZONE * module)} {_n(y + size - QUIET_ZONE * module)} cm\n"
+                        + "\n".join(path) + "\nf Q")
 
     def image(self, png: bytes, x: float, y: float, box: float) -> None:
         """A PNG scaled to fit a `box` pt square (centred), its alpha kept as a soft mask."""

@@ -132,14 +132,23 @@ def test_qr_is_vector_rectangles_with_a_quiet_zone() -> None:
     stream = content_stream(card())
     dark_runs = sum(len(re.findall(r"1+", "".join("1" if c else "0" for c in row)))
                     for row in matrix)
-    qr_block = re.search(rb"q 1 1 1 rg (\S+) (\S+) (\S+) (\S+) re f 0 0 0 rg\n(.*?)\nf Q",
-                         stream, re.S)
+    qr_block = re.search(rb"q 1 1 1 rg (\S+) (\S+) (\S+) (\S+) re f 0 0 0 rg "
+                         rb"(\S+) 0 0 (\S+) (\S+) (\S+) cm\n(.*?)\nf Q", stream, re.S)
     assert qr_block, "QR path not found"
-    assert qr_block.group(5).count(b" re") == dark_runs  # one rectangle per run, one fill
-    size = float(qr_block.group(3))
+    x, y, size = (float(qr_block.group(i)) for i in (1, 2, 3))
+    scale_x, scale_y, origin_x, origin_y = (float(qr_block.group(i)) for i in (5, 6, 7, 8))
+    rects = [tuple(map(int, r.split())) for r in re.findall(rb"(\d+ \d+ \d+ 1) re",
+                                                            qr_block.group(9))]
+    assert len(rects) == qr_block.group(9).count(b" re") == dark_runs  # one per run, one fill
     module = size / (len(matrix) + 8)
-    first_x = float(qr_block.group(5).split()[0])
-    assert first_x == pytest.approx(float(qr_block.group(1)) + 4 * module, abs=0.002)
+    assert scale_x == pytest.approx(module, abs=0.001) and scale_y == -scale_x
+    # the quiet zone: four modules between the white square's edge and the symbol
+    assert origin_x == pytest.approx(x + 4 * module, abs=0.002)
+    assert origin_y == pytest.approx(y + size - 4 * module, abs=0.002)
+    # the rectangles, mapped back to modules, are exactly the dark ones
+    drawn = {(row, col) for col, row, length, _ in rects for col in range(col, col + length)}
+    assert drawn == {(r, c) for r, line in enumerate(matrix) for c, dark in enumerate(line)
+                     if dark}
 
 
 def test_page_sizes() -> None:
