@@ -109,6 +109,11 @@ def _to_value(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int],
     except (yaml.constructor.ConstructorError, ValueError, OverflowError) as exc:
         raise _LoadProblem(node.start_mark.line + 1 + offset,
                            f"cannot read value {node.value!r}: {exc}") from None
+    finally:
+        # The constructor remembers every node it built (for aliases, which records may not
+        # use); without this it would keep every record's parse tree for the whole build.
+        _constructor.constructed_objects.clear()
+        _constructor.recursive_objects.clear()
 
 
 def _refuse_aliases(text: str, offset: int) -> None:

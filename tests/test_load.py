@@ -55,3 +55,12 @@ def test_missing_site_yaml(tmp_path: Path) -> None:
     content = make_site(tmp_path, {"site.yaml": None})
     _, problems = load_content(content)
     assert problems[0].message == "site.yaml is missing"
+
+
+def test_loading_keeps_no_parse_trees(site_dir: Path) -> None:
+    """The YAML constructor must not remember every node it built (memory on large sites)."""
+    from generator import load
+    loaded, problems = load.load_content(site_dir)
+    assert not problems
+    assert not load._constructor.constructed_objects
+    assert not load._constructor.recursive_objects
