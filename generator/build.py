@@ -4,7 +4,6 @@ record (in worker processes, streaming into a staging folder), then swap; timing
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone

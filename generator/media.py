@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Callable
 
 from generator import model
 from generator.cache import cached
@@ -27,9 +26,18 @@ STATUS_TONES = {"valid": "ok", "expired": "warning", "revoked": "danger"}
 
 def _matrix(url: str, cache: SignatureCache | None) -> Matrix:
     # The matrix is computed once per URL and shared by the SVG, the PNG and the PDFs.
-    rows = cached(cache, "qr", url, lambda: json.dumps(
-        ["".join("1" if cell else "0" for cell in row) for row in qr_matrix(url)]).encode())
-    return tuple(tuple(c == "1" for c in row) for row in json.loads(rows))
+    found = _MATRICES.get(url)
+    if found is None:
+        rows = cached(cache, "qr", url, lambda: json.dumps(
+            ["".join("1" if cell else "0" for cell in row) for row in qr_matrix(url)]).encode())
+        found = tuple(tuple(c == "1" for c in row) for row in json.loads(rows))
+        if len(_MATRICES) >= 64:
+            _MATRICES.clear()
+        _MATRICES[url] = found
+    return found
+
+
+_MATRICES: dict[str, Matrix] = {}
 
 
 def qr_files(path: str, url: str, title: str, cache: SignatureCache | None
@@ -114,11 +122,10 @@ def award_media(site: Site, award: Award, jws: str, credential_json: str,
     if award.status != "valid":
         lines.append((_status_word(award, lang), "heading"))
     matrix = _matrix(url, cache)
-    digest = hashlib.sha256(badge_png_bytes(award.badge) or b"").hexdigest()
-    pdf = cached(cache, "certificate", [badge_name, lines, url, digest, lang],
-                  lambda: certificate_pdf(badge_name, lines, matrix,
-                                          badge_png_bytes(award.badge), qr_caption=url,
-                                          lang=lang))
+    # Not cached: a certificate belongs to one award, and an unchanged award keeps its
+    # files anyway (generator/reuse.py); a copy in the cache would double the disk used.
+    pdf = certificate_pdf(badge_name, lines, matrix, badge_png_bytes(award.badge),
+                          qr_caption=url, lang=lang)
     files.append(OutputFile(folder + "certificate.pdf", pdf))
     return files, svg
 
@@ -159,9 +166,7 @@ def learner_media(site: Site, learner: Learner, awards: list[Award],
     matrix = _matrix(url, cache)
     for size, name in (("business-card", "card.pdf"), ("A6", "card-a6.pdf")):
         shown = names[:3] if size == "business-card" else names[:8]
-        pdf = cached(cache, "card", [learner.name, shown, url, size, lang],
-                      lambda size=size, shown=shown: card_pdf(
-                          learner.name, shown, matrix, size, qr_caption=url, lang=lang))
+        pdf = card_pdf(learner.name, shown, matrix, size, qr_caption=url, lang=lang)
         files.append(OutputFile(folder + name, pdf))
     return files, svg
 

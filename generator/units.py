@@ -124,7 +124,11 @@ def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult
         return False
     if context.rescan:  # the guard knows new identifiers: check the old files again
         for path, _, _ in entry.files:
-            if context.guard.check(OutputFile(path, (previous / path).read_bytes())):
+            try:
+                data = (previous / path).read_bytes()
+            except OSError:
+                return False
+            if context.guard.check(OutputFile(path, data)):
                 return False  # made again, so the guard reports it where it is made
     linked: list[str] = []
     try:
