@@ -99,6 +99,7 @@ def load_site(content: Path, now: datetime, base_url: str | None,
     problems = problems + more
     if problems or valid is None:
         raise ContentError(problems or [Diagnostic(str(content), 0, "nothing to build")])
+    del loaded  # the raw records are not needed any more: keep the peak memory down
     return timer.run("model", lambda: build_site(valid, now, cache))  # type: ignore[return-value]
 
 
