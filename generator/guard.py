@@ -19,9 +19,11 @@ from generator.write import OutputFile
 _EMAIL_LIKE = re.compile(rb"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]+"
                          rb"(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # International (+31 6 1234 5678, 0031…) or national with a leading 0 (06-12345678,
-# 010 123 4567); never inside a longer token, so hashes, keys and ids do not match.
+# 010 123 4567); never inside a longer token, so hashes, keys and ids do not match — nor
+# the start of a UUID whose first groups happen to be digits (urn:uuid:00469673-7327-5433-…),
+# hence no hyphen may follow.
 _PHONE_LIKE = re.compile(rb"(?<![\w$/+=.-])(?:(?:\+|00)[1-9]\d{0,2}[ -]?\d(?:[ -]?\d){6,11}"
-                         rb"|0\d{1,3}[ -]\d(?:[ -]?\d){5,8}|06-?\d{8})(?![\w])")
+                         rb"|0\d{1,3}[ -]\d(?:[ -]?\d){5,8}|06-?\d{8})(?![\w-])")
 _TEXT_SUFFIXES = (".html", ".json", ".xml", ".txt", ".jwt", ".jws", ".svg", ".css", ".js",
                   ".jsonld", "_headers")
 _KEY_HINT = "never put keys or the site secret in records or themes"

@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import stat
 from dataclasses import dataclass
@@ -131,7 +132,8 @@ def site_fingerprint(site: Site, theme: Theme, keyring: Keyring,
     """Everything every unit depends on: the site without its awards and learners (and
     without the build clock, which reaches pages only through each award's status), the
     theme's files, Rugzak's code and bundled data, the keys and the build options."""
-    general = dataclasses.replace(site, awards=(), learners=(), now=datetime(2000, 1, 1),
+    records = {} if _templates_see_every_record(theme) else {"awards": (), "learners": ()}
+    general = dataclasses.replace(site, **records, now=datetime(2000, 1, 1),
                                   content_root=Path("."))
     hasher = hashlib.sha256(INDEX_FORMAT.encode())
     hasher.update(Fingerprinter().of(general))
@@ -140,6 +142,19 @@ def site_fingerprint(site: Site, theme: Theme, keyring: Keyring,
     hasher.update(keyring_digest(keyring))
     hasher.update(json.dumps(list(csp_script_hashes)).encode())
     return hasher.digest()
+
+
+_EVERY_RECORD = re.compile(r"\bsite\s*\.\s*(?:awards|learners)\b")
+
+
+def _templates_see_every_record(theme: Theme) -> bool:
+    """Whether a template reads all awards or learners (`site.awards`): then any record
+    can change any page, and every unit's fingerprint covers every record."""
+    for folder in theme.folders:
+        for path in sorted((folder / "templates").rglob("*")):
+            if path.is_file() and _EVERY_RECORD.search(path.read_text("utf-8", "replace")):
+                return True
+    return False
 
 
 def guard_fingerprint(site: Site, keyring: Keyring) -> str:

@@ -165,3 +165,21 @@ def test_fingerprints_see_nested_changes_and_ignore_identity() -> None:
     assert prints.of(one) != prints.of(Outer(Inner("a", b"y"), ("p",)))
     assert prints.of(one) != prints.of(Outer(Inner("a", b"x"), ("p", "q")))
     assert prints.of(("ab", "c")) != prints.of(("a", "bc"))
+
+
+def test_a_theme_that_lists_every_learner_on_award_pages_gets_them_remade(
+        site: Path, tmp_path: Path, keyring) -> None:
+    theme = tmp_path / "themes/telling/templates"
+    theme.mkdir(parents=True)
+    (theme.parent / "theme.yaml").write_text("name: telling\nextends: default\n")
+    (theme / "award.html").write_text(
+        '{% extends "default/award.html" %}{% block main %}{{ super() }}'
+        "<p>{{ site.learners|length }} lerenden</p>{% endblock %}\n")
+    (site / "site.yaml").write_text((site / "site.yaml").read_text() + "theme: telling\n")
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    assert "3 lerenden" in (out / "a/wp-0001/index.html").read_text()
+    (site / "learners/kim.yaml").write_text("name: Kim\nidentifier: kim@example.org\n")
+    report = build(site, out, None, keyring, NOW, index_folder=cache)
+    assert report.reused == 0
+    assert "4 lerenden" in (out / "a/wp-0001/index.html").read_text()

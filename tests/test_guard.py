@@ -1,0 +1,51 @@
+"""The output guard's patterns (generator/guard.py); builds that it stops: tests/test_build.py."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import make_site
+from generator.build import load_site
+from generator.guard import OutputGuard
+from generator.write import OutputFile
+
+NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def guard(tmp_path: Path, keyring) -> OutputGuard:
+    return OutputGuard(load_site(make_site(tmp_path), NOW, None), keyring)
+
+
+@pytest.mark.parametrize("text", [
+    "Bel 06-12345678.", "tel:06-12345678", "+31 6 1234 5678", "(010 123 4567)",
+    "0031 6 12345678", "bel 0612345678 of mail"])
+def test_phone_numbers_are_found(guard: OutputGuard, text: str) -> None:
+    problem = guard.privacy_problem(OutputFile("a/x/index.html", text.encode()))
+    assert problem is not None and problem.startswith("the phone number")
+
+
+@pytest.mark.parametrize("text", [
+    # credential ids whose first UUID groups are digits (found at 20,000 generated awards)
+    '"id": "urn:uuid:00469673-7327-5433-8f2e-1c9a4e0b7d21"',
+    '"id": "urn:uuid:00853446-8937-5b2e-9c1d-0a7f3e2b6c54"',
+    "urn:uuid:06123456-1234-5123-8123-123456789012",
+    '"validFrom": "2025-03-01T00:00:00Z"', "M4 4h7v1H4z", "sha256-0123456789abcdef",
+    "eyJhbGciOiJSUzI1NiJ9.eyJ0ZWwiOiIwMDQ2OTY3MzczMjcifQ"])
+def test_ids_dates_and_encodings_are_not_phone_numbers(guard: OutputGuard, text: str) -> None:
+    assert guard.privacy_problem(OutputFile("a/x/credential.json", text.encode())) is None
+
+
+def test_binary_files_are_checked_for_identifiers_only(guard: OutputGuard) -> None:
+    data = b"\x89PNG...bel 06-12345678...info@elders.example.org"
+    assert guard.privacy_problem(OutputFile("a/x/badge.png", data)) is None
+    assert guard.privacy_problem(OutputFile("a/x/index.html", data)) is not None
+
+
+def test_private_key_material_is_refused(guard: OutputGuard, keyring) -> None:
+    secret = keyring.site_secret.hex().encode()
+    problems = guard.check(OutputFile("assets/app.js", b"var s='" + secret + b"';"))
+    assert problems and "private key material" in problems[0].message
