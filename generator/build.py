@@ -31,7 +31,7 @@ from generator.theme import check_templates, resolve_theme
 from generator.units import (BuildContext, UnitResult, award_unit, guard_files, profile_unit,
                              write_files)
 from generator.validate import validate_content
-from generator.write import OutputFile, Staging
+from generator.write import OutputFile, PathSet, Staging
 
 
 @dataclass
@@ -147,7 +147,7 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
         raise ContentError(template_problems)
     index = UnitIndex(index_path(index_folder, output)) if index_folder is not None else None
     try:
-        with Staging(output, keep_identical=index is not None) as staging:
+        with Staging(output, incremental=index is not None) as staging:
             _build_into(staging, site, renderer, keyring, cache, workers, timer, on_unit,
                         report, index)
     except RenderError as exc:
@@ -182,7 +182,7 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
                 index: UnitIndex | None) -> None:
     """Every stage after the model, into `staging`; commits it when nothing was refused."""
     guard_print = guard_fingerprint(site, keyring)
-    previous = staging.output if staging.output.is_dir() else None
+    previous = staging.previous
     if index is not None:
         index.start(guard_print)
     context = BuildContext(
@@ -195,6 +195,7 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
     profiles = [i for i, learner in enumerate(site.learners) if learner.has_profile]
     units = len(site.awards) + len(profiles)
     done = 0
+    expected = PathSet()  # every path of the new site, for an in-place commit
 
     def run_units(unit: Callable[[BuildContext, int], UnitResult],
                   indexes: Sequence[int]) -> None:
@@ -203,6 +204,8 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
             if index is not None:
                 for key, entry in result.entries:
                     index.record(key, entry)
+                    for path, _, _ in entry.files:
+                        expected.add(path)
             total.add(result)
             done += 1
             if on_unit is not None:
@@ -213,7 +216,9 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
     _finish(context, total)
     if total.problems:
         raise ContentError(total.problems)
-    timer.run("write", staging.commit)
+    for path, _, _ in total.written:  # the site-wide files
+        expected.add(path)
+    timer.run("write", lambda: staging.commit(expected if index is not None else None))
     if index is not None:
         index.finish()
     report.files = total.files

@@ -9,6 +9,7 @@ invalid UTF-8 and YAML anchors/aliases (the "billion laughs" bomb needs them; re
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _constructor = yaml.constructor.SafeConstructor()
 
 FieldPath = tuple[Any, ...]
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ def _to_value(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int],
     if isinstance(node, yaml.SequenceNode):
         return [_to_value(item, path + (i,), lines, seen, offset)
                 for i, item in enumerate(node.value)]
+    if node.tag == _STR_TAG:
+        return node.value  # what SafeConstructor makes of a string, minus its overhead
     try:
         return _constructor.construct_object(node, deep=True)
     except (yaml.constructor.ConstructorError, ValueError, OverflowError) as exc:
@@ -114,6 +118,13 @@ def _to_value(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int],
         # use); without this it would keep every record's parse tree for the whole build.
         _constructor.constructed_objects.clear()
         _constructor.recursive_objects.clear()
+
+
+# Where an anchor (&name) or alias (*name) could start: at a line start or after a flow or
+# block indicator, followed by a name character. Text like "zorg & precisie" does not match,
+# so only the rare record that may hold one pays for the event scan. Safety does not hang
+# on this: `_to_value` refuses any node reached twice (what an alias is) in any case.
+_MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[\{,])[&*][^\s,\[\]\{\}]", re.MULTILINE)
 
 
 def _refuse_aliases(text: str, offset: int) -> None:
@@ -132,7 +143,7 @@ def parse_yaml(text: str, offset: int = 0) -> tuple[Any, dict[FieldPath, int]]:
     Raises `_LoadProblem` with a line number on any syntax problem.
     """
     try:
-        if "&" in text or "*" in text:
+        if ("&" in text or "*" in text) and _MAYBE_ANCHOR.search(text):
             _refuse_aliases(text, offset)
         node = yaml.compose(text, Loader=_YamlLoader)
     except yaml.MarkedYAMLError as exc:
@@ -166,9 +177,12 @@ def _inside(path: Path, root: Path) -> bool:
     return path.resolve().is_relative_to(root.resolve())
 
 
-def read_text_file(path: Path, root: Path) -> str:
-    """Read a UTF-8 record file, refusing symlink escapes, huge files and bad encodings."""
-    if not _inside(path, root):
+def read_text_file(path: Path, root: Path, links: frozenset[Path] | None = None) -> str:
+    """Read a UTF-8 record file, refusing symlink escapes, huge files and bad encodings.
+
+    `links` (every symbolic link under `root`, when the caller listed them) spares the
+    path resolution for a file that is neither a link nor inside a linked folder."""
+    if (links is None or path in links or path.parent in links) and not _inside(path, root):
         raise _LoadProblem(0, "this file is a link to a place outside the content folder",
                            "copy the file into the content folder instead of linking it")
     size = path.stat().st_size
@@ -185,9 +199,10 @@ def read_text_file(path: Path, root: Path) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _load_record(kind: str, path: Path, root: Path) -> RawRecord:
+def _load_record(kind: str, path: Path, root: Path, links: frozenset[Path] | None = None
+                 ) -> RawRecord:
     display = display_path(path, root)
-    text = read_text_file(path, root)
+    text = read_text_file(path, root, links)
     body, body_line, offset = None, 0, 0
     if kind == "badge":
         text, offset, body, body_line = split_front_matter(text)
@@ -207,31 +222,45 @@ def _record_files(folder: Path, extensions: tuple[str, ...]) -> list[Path]:
                   if p.suffix in extensions and not p.name.startswith("."))
 
 
+def find_links(root: Path) -> list[Path]:
+    """Every symbolic link under `root` (not followed). The folder listing says which
+    entries are links, so this costs no system call per file."""
+    links: list[Path] = []
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_symlink():
+                links.append(Path(entry.path))
+            elif entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+    return sorted(links)
+
+
 def find_escaping_links(root: Path) -> list[Path]:
     """Every symlink under `root` that points outside it (checked before reading anything)."""
-    escaping: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        for name in dirnames + filenames:
-            candidate = Path(dirpath) / name
-            if candidate.is_symlink() and not _inside(candidate, root):
-                escaping.append(candidate)
-    return sorted(escaping)
+    return [link for link in find_links(root) if not _inside(link, root)]
 
 
 def load_content(root: Path) -> tuple[LoadedContent, list[Diagnostic]]:
     """Read site.yaml and every record under `root`; problems are returned, not raised."""
     problems: list[Diagnostic] = []
-    for link in find_escaping_links(root):
+    links = frozenset(find_links(root))
+    escaping = {link for link in sorted(links) if not _inside(link, root)}
+    for link in sorted(escaping):
         problems.append(Diagnostic(display_path(link, root), 0,
                                    "symbolic link leaves the content folder",
                                    "copy the file into the content folder instead of linking"))
-    escaping = set(find_escaping_links(root)) if problems else set()
 
     def attempt(kind: str, path: Path) -> RawRecord | None:
         if path in escaping:
             return None
         try:
-            return _load_record(kind, path, root)
+            return _load_record(kind, path, root, links)
         except _LoadProblem as exc:
             problems.append(Diagnostic(display_path(path, root), exc.line, exc.message, exc.hint))
         except OSError as exc:

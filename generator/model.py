@@ -6,6 +6,7 @@ are computed here, from `base_url`, so an `id` always equals the URL a file is s
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -188,12 +189,21 @@ class Award:
     issued: datetime
     expires: datetime | None
     narrative: Localized | None
-    narrative_html: Localized | None
     evidence: tuple[Evidence, ...]
     status: str                  # valid | expired | revoked
     expires_soon: bool
     status_index: int            # this award's bit in the site's status list
     revocation: Revocation | None = None
+
+    @functools.cached_property
+    def narrative_html(self) -> Localized | None:
+        """The narrative as safe HTML, per language. Rendered when a page first asks for it —
+        in the worker that renders the award, never for an award whose files are kept."""
+        if not self.narrative:
+            return None
+        return Localized({lang: render_markdown(text)
+                          for lang, text in self.narrative.values.items()},
+                         self.narrative.default)
 
 
 @dataclass(frozen=True)
@@ -334,8 +344,6 @@ def _build_award(record: CleanRecord, learners: dict[str, Learner],
                  status_index: int, revocation: dict | None) -> Award:
     v = record.values
     narrative = _localized(v.get("narrative"), default)
-    narrative_html = (Localized({k: render_markdown(t) for k, t in narrative.values.items()},
-                                default) if narrative else None)
     evidence = tuple(Evidence(e["url"], _localized(e.get("name"), default),
                               _localized(e.get("description"), default))
                      for e in v.get("evidence", ()))
@@ -350,7 +358,7 @@ def _build_award(record: CleanRecord, learners: dict[str, Learner],
             and (expires - now).days < EXPIRES_SOON_DAYS)
     status = "revoked" if revoked else "expired" if expired else "valid"
     return Award(record.id, learners[v["learner"]], badge, v["issued"], expires,
-                 narrative, narrative_html, evidence, status, soon, status_index, revoked)
+                 narrative, evidence, status, soon, status_index, revoked)
 
 
 def _markdown(values: Mapping[str, str], default: str) -> tuple[Localized, Localized]:

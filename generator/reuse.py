@@ -267,9 +267,10 @@ class UnitIndex:
 
 def unchanged_files(entry: UnitEntry, output: Path) -> bool:
     """Whether every file the entry lists is still in `output`, as it was written."""
+    root = str(output)
     for path, size, mtime in entry.files:
         try:
-            info = os.lstat(output / path)
+            info = os.lstat(os.path.join(root, path))
         except OSError:
             return False
         if not stat.S_ISREG(info.st_mode) or info.st_size != size or \

@@ -116,7 +116,8 @@ def write_files(context: BuildContext, files: list[OutputFile], result: UnitResu
 
 
 def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult) -> bool:
-    """Link the unit's files from the previous output when nothing they depend on changed."""
+    """Keep the unit's files in the output when nothing they depend on changed (the
+    staging folder is incremental: kept files are simply not written)."""
     index, previous = context.index, context.previous
     entry = index.lookup(key) if index is not None and previous is not None else None
     if entry is None or previous is None or entry.fingerprint != fingerprint or \
@@ -130,15 +131,6 @@ def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult
                 return False
             if context.guard.check(OutputFile(path, data)):
                 return False  # made again, so the guard reports it where it is made
-    linked: list[str] = []
-    try:
-        for path, _, _ in entry.files:
-            context.staging.link(previous / path, path)
-            linked.append(path)
-    except OSError:  # a file system without hard links: make the unit again
-        for path in linked:
-            context.staging.remove(path)
-        return False
     result.files += len(entry.files)
     result.listed += entry.listed
     result.host_paths.update(host_rule_key(path) for path, _, _ in entry.files)

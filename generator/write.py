@@ -1,23 +1,42 @@
 """Write the rendered site to disk atomically — the only stage that touches `output/`.
 
-Files go into a fresh temporary folder beside the output folder; only when every file is
-written is the old output swapped out (two renames on the same file system). A build that
-fails or is killed leaves the previous output as it was; leftover temporary folders from a
-killed build are removed by the next one.
+Files go into a fresh temporary folder beside the output folder (the staging folder). A
+build that fails or is killed before the commit leaves the previous output as it was;
+leftover temporary folders are removed by the next build.
+
+The commit takes one of two forms:
+
+* **Swap** (a first build, or a large change): the staging folder holds the whole site and
+  replaces the old output with two renames.
+* **In place** (an incremental build that changed few files): the staging folder holds only
+  the files that are new or changed; files identical to the previous output's were never
+  written. A journal beside the output names the staging folder and the stray files to
+  delete, then each staged file is renamed over its old version (every rename is atomic)
+  and the strays go. If that is killed halfway, the next build finishes it from the journal
+  before it does anything else. This costs time in proportion to what changed, where a swap
+  costs a link and an unlink per file of the site (measured here: ~80 µs each, so ~200 s
+  for 100,000 awards).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
 import tempfile
+from array import array
+from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterable
+from typing import Iterable, Iterator
 
 TEMP_PREFIX = ".rugzak-tmp-"
 OLD_PREFIX = ".rugzak-old-"
+JOURNAL_PREFIX = ".rugzak-journal-"
+# In place only when at most this share of the site changed: a large change is swapped in
+# whole, so the output is never a mix of old and new files for more than a moment.
+IN_PLACE_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -43,42 +62,109 @@ def safe_target(root: Path, relative: str) -> Path:
     return target
 
 
+class PathSet:
+    """The relative paths of the new site, kept as 64-bit hashes: a set of strings would
+    cost ~130 MB at 100,000 awards (1.3 million files), this costs 8 bytes a path."""
+
+    def __init__(self) -> None:
+        self._hashes = array("q")
+        self._sorted = True
+        self.duplicates: frozenset[int] = frozenset()
+
+    def add(self, path: str) -> None:
+        self._hashes.append(hash(path))
+        self._sorted = False
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def freeze(self) -> None:
+        """Sort for lookups and note hashes that occur twice (two files, one path)."""
+        if not self._sorted:
+            self._hashes = array("q", sorted(self._hashes))
+            self._sorted = True
+            hashes = self._hashes
+            self.duplicates = frozenset(hashes[i] for i in range(1, len(hashes))
+                                        if hashes[i] == hashes[i - 1])
+
+    def __contains__(self, path: object) -> bool:
+        self.freeze()
+        value = hash(path)
+        at = bisect_left(self._hashes, value)
+        return at < len(self._hashes) and self._hashes[at] == value
+
+    def check_unique(self, path: str) -> None:
+        if self.duplicates and hash(path) in self.duplicates:
+            raise UnsafeOutputPath(f"two files would be written to {path!r}")
+
+
 def remove_stale(parent: Path, name: str) -> None:
-    """Delete temporary folders left by builds of `name` that were killed."""
+    """Finish an in-place update a killed build left, then delete temporary folders left by
+    builds of `name` that were killed."""
+    finish_interrupted(parent, name)
+    (parent / f"{JOURNAL_PREFIX}{name}.tmp").unlink(missing_ok=True)
     for prefix in (TEMP_PREFIX, OLD_PREFIX):
         for stale in parent.glob(f"{prefix}{name}-*"):
             shutil.rmtree(stale, ignore_errors=True)
+
+
+def finish_interrupted(parent: Path, name: str) -> bool:
+    """Complete an in-place update of `parent/name` that was killed after its journal was
+    written (so the output never stays a mix of two builds). True when there was one."""
+    journal = parent / f"{JOURNAL_PREFIX}{name}"
+    try:
+        plan = json.loads(journal.read_text("utf-8"))
+        staged, strays = parent / str(plan["staging"]), [str(p) for p in plan["delete"]]
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError, KeyError, TypeError):
+        journal.unlink(missing_ok=True)  # written by replace, so never half: not ours
+        return False
+    if not str(plan["staging"]).startswith(f"{TEMP_PREFIX}{name}-") or "/" in plan["staging"]:
+        journal.unlink(missing_ok=True)
+        return False
+    _apply(parent / name, staged, strays)
+    journal.unlink(missing_ok=True)
+    return True
 
 
 class Staging:
     """A fresh temporary folder beside `output` that a build streams its files into.
 
     Files are written as soon as they are made, so a build holds no more than one record's
-    files in memory; forked worker processes write into the same folder. `commit` swaps it
-    in for `output`; `abort` (or leaving the `with` block with an exception) removes it, and
-    the previous output stays as it was.
+    files in memory; forked worker processes write into the same folder. `commit` makes
+    the staged site the output; `abort` (or leaving the `with` block with an exception)
+    removes the staging folder, and the previous output stays as it was.
+
+    With `incremental`, the previous output is the base: a file whose bytes equal the
+    previous output's file is not written at all (it keeps its inode and mtime, so deploy
+    tools see only files that really changed), and `commit` is given every path of the new
+    site, so it can tell kept files from strays.
     """
 
-    def __init__(self, output: Path, keep_identical: bool = False):
+    def __init__(self, output: Path, incremental: bool = False):
         self.output = output.absolute()
-        # With keep_identical, a file whose bytes equal the previous output's file is linked
-        # to it instead of written anew: it keeps its inode and mtime, so deploy tools see
-        # only files that really changed.
-        self.previous = self.output if keep_identical and self.output.is_dir() else None
         parent = self.output.parent
         parent.mkdir(parents=True, exist_ok=True)
         if self.output.exists() and not self.output.is_dir():
             raise NotADirectoryError(f"output path exists and is not a folder: {self.output}")
         remove_stale(parent, self.output.name)
+        self.previous = self.output if incremental and self.output.is_dir() and \
+            not self.output.is_symlink() else None
         self.root = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{self.output.name}-",
                                           dir=parent))
-        self._folders: set[Path] = set()
+        self._root_text = str(self.root)
+        self._folders: set[str] = set()
 
-    def write(self, item: OutputFile) -> Path:
-        """Write one file; refuses unsafe paths and a second file at the same path."""
-        target = self._target(item.path)
-        if self.previous is not None and self._link_identical(item, target):
-            return target
+    def write(self, item: OutputFile) -> str:
+        """Write one file (or keep the previous output's identical one); returns where it
+        is. Refuses unsafe paths and a second file at the same path."""
+        parts = _checked_parts(item.path)
+        if self.previous is not None:
+            kept = self._identical(item, parts)
+            if kept is not None:
+                return kept
+        target = self._target(parts)
         try:
             # "x": exclusive creation, so two records that map to one path (in any worker
             # process) are an error instead of one silently replacing the other.
@@ -91,45 +177,59 @@ class Staging:
                                    ) from None
         return target
 
-    def _link_identical(self, item: OutputFile, target: Path) -> bool:
-        old = _lexical_target(self.previous, item.path)  # type: ignore[arg-type]
+    def _identical(self, item: OutputFile, parts: list[str]) -> str | None:
+        old = os.path.join(str(self.previous), *parts)
         try:
             info = os.lstat(old)
-            if not stat.S_ISREG(info.st_mode) or info.st_size != len(item.data) or \
-                    old.read_bytes() != item.data:
-                return False
-            os.link(old, target, follow_symlinks=False)
-        except FileExistsError:
-            raise UnsafeOutputPath(f"two files would be written to {item.path!r}") from None
+            if not stat.S_ISREG(info.st_mode) or info.st_size != len(item.data):
+                return None
+            with open(old, "rb") as handle:
+                if handle.read() != item.data:
+                    return None
         except OSError:
-            return False
-        return True
+            return None
+        return old
 
-    def link(self, source: Path, relative: str) -> None:
-        """Hard-link an unchanged file of the previous output into the staging folder (no
-        copy: same inode, same mtime). OSError when the file system cannot link."""
-        try:
-            os.link(source, self._target(relative), follow_symlinks=False)
-        except FileExistsError:
-            raise UnsafeOutputPath(f"two files would be written to {relative!r}") from None
-
-    def remove(self, relative: str) -> None:
-        """Take back a file written or linked into the staging folder."""
-        try:
-            os.unlink(_lexical_target(self.root, relative))
-        except FileNotFoundError:
-            pass
-
-    def _target(self, relative: str) -> Path:
-        target = _lexical_target(self.root, relative)
-        folder = target.parent
+    def _target(self, parts: list[str]) -> str:
+        target = os.path.join(self._root_text, *parts)
+        folder = os.path.dirname(target)
         if folder not in self._folders:
-            folder.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
         return target
 
-    def commit(self) -> None:
-        """Make the staged site the output (two renames on one file system)."""
+    def commit(self, expected: PathSet | None = None) -> None:
+        """Make the staged site the output. An incremental build passes `expected`, every
+        path of the new site (written or kept); without it the staging folder is the site."""
+        if self.previous is None or expected is None:
+            _make_readable(self.root)
+            _swap(self.root, self.output)
+            return
+        expected.freeze()
+        staged = [path for path, _ in _files(self.root)]
+        for path in staged:
+            expected.check_unique(path)
+        strays = []
+        for path, regular in _files(self.output):
+            expected.check_unique(path)
+            if not regular or path not in expected:
+                strays.append(path)
+        if len(staged) <= IN_PLACE_SHARE * len(expected) and \
+                not _blocked(self.output, staged):
+            journal = self.output.parent / f"{JOURNAL_PREFIX}{self.output.name}"
+            _write_atomically(journal, json.dumps({"staging": self.root.name,
+                                                   "delete": strays}).encode())
+            _apply(self.output, self.root, strays)
+            journal.unlink(missing_ok=True)
+            return
+        # A large change: link the kept files into the staging folder and swap it in whole.
+        for path, regular in _files(self.output):
+            if regular and path in expected:
+                try:
+                    os.link(os.path.join(self.output, path), self._target(path.split("/")),
+                            follow_symlinks=False)
+                except FileExistsError:
+                    pass  # made again in this build
         _make_readable(self.root)
         _swap(self.root, self.output)
 
@@ -144,14 +244,93 @@ class Staging:
             self.abort()
 
 
-def _lexical_target(root: Path, relative: str) -> Path:
+def _checked_parts(relative: str) -> list[str]:
     # The staging folder is new and only Rugzak writes into it (never symlinks), so checking
     # the path's text is enough — and much cheaper than resolving it for every file.
-    pure = PurePosixPath(relative)
-    if pure.is_absolute() or ".." in pure.parts or not pure.parts or "\\" in relative \
+    parts = [part for part in relative.split("/") if part not in ("", ".")]
+    if relative.startswith("/") or ".." in parts or not parts or "\\" in relative \
             or "\x00" in relative:
         raise UnsafeOutputPath(f"refusing to write outside the output folder: {relative!r}")
-    return root.joinpath(*pure.parts)
+    return parts
+
+
+def _lexical_target(root: Path, relative: str) -> Path:
+    return root.joinpath(*_checked_parts(relative))
+
+
+def _files(root: Path | str) -> Iterator[tuple[str, bool]]:
+    """(relative POSIX path, is a regular file) for everything under `root` that is not a
+    folder — symbolic links included, never followed. Types come from the folder listing,
+    so this costs no system call per file."""
+    stack = [""]
+    while stack:
+        prefix = stack.pop()
+        try:
+            entries = list(os.scandir(os.path.join(root, prefix) if prefix else root))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            relative = f"{prefix}{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(relative + "/")
+            else:
+                yield relative, entry.is_file(follow_symlinks=False)
+
+
+def _blocked(output: Path, staged: list[str]) -> bool:
+    """Whether a staged file's place in the output is taken by a folder, or one of its
+    folders by a file (then only a swap gives the exact new site)."""
+    checked: set[str] = set()
+    for path in staged:
+        parts = path.split("/")
+        for depth in range(1, len(parts) + 1):
+            relative = "/".join(parts[:depth])
+            if relative in checked:
+                continue
+            checked.add(relative)
+            try:
+                mode = os.lstat(os.path.join(output, relative)).st_mode
+            except FileNotFoundError:
+                break
+            if stat.S_ISDIR(mode) == (depth == len(parts)) or stat.S_ISLNK(mode):
+                return True
+    return False
+
+
+def _apply(output: Path, staged: Path, strays: list[str]) -> None:
+    """Delete the strays, rename every staged file over its old version, drop folders left
+    empty, remove the staging folder. Every step may be done twice (after a kill)."""
+    emptied: set[str] = set()
+    for path in strays:
+        try:
+            os.unlink(_lexical_target(output, path))
+        except (FileNotFoundError, IsADirectoryError, UnsafeOutputPath):
+            continue
+        emptied.add(path.rpartition("/")[0])
+    made: set[str] = set()
+    for path, _ in list(_files(staged)):
+        folder = path.rpartition("/")[0]
+        if folder and folder not in made:
+            os.makedirs(os.path.join(output, folder), exist_ok=True)
+            made.add(folder)
+        os.replace(os.path.join(staged, path), os.path.join(output, path))
+    for folder in sorted(emptied, key=len, reverse=True):
+        while folder:
+            try:
+                os.rmdir(os.path.join(output, folder))
+            except OSError:
+                break  # not empty, or gone
+            folder = folder.rpartition("/")[0]
+    shutil.rmtree(staged, ignore_errors=True)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temp = path.with_name(path.name + ".tmp")
+    with open(temp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
 
 
 def write_site(files: Iterable[OutputFile], output: Path) -> int:

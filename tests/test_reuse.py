@@ -183,3 +183,22 @@ def test_a_theme_that_lists_every_learner_on_award_pages_gets_them_remade(
     report = build(site, out, None, keyring, NOW, index_folder=cache)
     assert report.reused == 0
     assert "4 lerenden" in (out / "a/wp-0001/index.html").read_text()
+
+
+def test_a_warm_rebuild_updates_in_place_and_drops_stray_and_withdrawn_files(
+        site: Path, tmp_path: Path, keyring) -> None:
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    root_inode = out.stat().st_ino
+    (out / "left-by-hand.html").write_text("stray")
+    (out / "a/wp-0001/notes.txt").write_text("stray")
+    (site / "awards/wp-0003.yaml").unlink()  # piet's only award: his profile goes too
+    (site / "learners/piet.yaml").unlink()
+    (site / "status.yaml").write_text("indices:\n  wp-0001: 17\n  wp-0002: 4242\n")
+    report = build(site, out, None, keyring, NOW, index_folder=cache)
+    assert report.reused == 3
+    assert out.stat().st_ino == root_inode  # few files changed: updated in place
+    build(site, tmp_path / "cold", None, keyring, NOW)
+    assert tree(out) == tree(tmp_path / "cold")
+    assert not (out / "a/wp-0003").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rugzak-")]

@@ -1,10 +1,12 @@
 """Atomic writes: all or nothing, never outside the output folder."""
 
+import os
 from pathlib import Path
 
 import pytest
 
-from generator.write import OutputFile, UnsafeOutputPath, write_site
+from generator import write
+from generator.write import OutputFile, PathSet, Staging, UnsafeOutputPath, write_site
 
 
 def test_write_replaces_previous_output(tmp_path: Path) -> None:
@@ -51,3 +53,121 @@ def test_leftovers_of_a_killed_build_are_cleaned(tmp_path: Path) -> None:
 def test_duplicate_paths_are_refused(tmp_path: Path) -> None:
     with pytest.raises(UnsafeOutputPath, match="two files"):
         write_site([OutputFile("x", b"1"), OutputFile("x", b"2")], tmp_path / "out")
+
+
+# --- incremental staging: in-place updates ---------------------------------------------------
+
+def _incremental(out: Path, files: dict[str, bytes]) -> None:
+    """One incremental build of `files` (what build() does with a unit index)."""
+    expected = PathSet()
+    with Staging(out, incremental=True) as staging:
+        for path, data in files.items():
+            staging.write(OutputFile(path, data))
+            expected.add(path)
+        staging.commit(expected)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _site(n: int) -> dict[str, bytes]:
+    return {f"a/{i:03d}/index.html": f"page {i}".encode() for i in range(n)}
+
+
+def test_a_small_change_updates_the_output_in_place(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    files = _site(20)
+    _incremental(out, files)
+    root_inode = out.stat().st_ino
+    kept = (out / "a/000/index.html").stat()
+    (out / "stray.txt").write_bytes(b"by hand")
+    (out / "deep/er").mkdir(parents=True)
+    (out / "deep/er/left.txt").write_bytes(b"x")
+    (out / "link").symlink_to(tmp_path)
+    files["a/001/index.html"] = b"changed"
+    del files["a/002/index.html"]
+    _incremental(out, files)
+    assert _tree(out) == files
+    assert out.stat().st_ino == root_inode  # not swapped: updated in place
+    again = (out / "a/000/index.html").stat()
+    assert (again.st_ino, again.st_mtime_ns) == (kept.st_ino, kept.st_mtime_ns)
+    assert not (out / "a/002").exists() and not (out / "deep").exists()
+    assert not (out / "link").is_symlink()
+    assert [p.name for p in tmp_path.iterdir()] == ["output"]
+
+
+def test_a_large_change_is_swapped_in_whole(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    _incremental(out, _site(8))
+    root_inode = out.stat().st_ino
+    kept = (out / "a/000/index.html").stat().st_ino
+    files = {**_site(8), **{f"a/{i:03d}/index.html": b"new" for i in range(1, 8)}}
+    _incremental(out, files)
+    assert _tree(out) == files
+    assert out.stat().st_ino != root_inode
+    assert (out / "a/000/index.html").stat().st_ino == kept  # linked, not copied
+
+
+def test_a_folder_where_a_file_belongs_makes_a_swap(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    files = _site(20)
+    _incremental(out, files)
+    (out / "b").mkdir()
+    (out / "b/x.txt").write_bytes(b"old")
+    files["b"] = b"now a file"
+    _incremental(out, files)
+    assert _tree(out) == files
+
+
+def test_a_killed_in_place_update_is_finished_by_the_next_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "output"
+    files = _site(20)
+    _incremental(out, files)
+    (out / "stray.txt").write_bytes(b"x")
+    files.update({"a/003/index.html": b"three", "a/004/index.html": b"four"})
+    real_replace, calls = os.replace, []
+
+    def killed_after_one(source, target):
+        if str(source).startswith(str(tmp_path / ".rugzak-tmp-")):
+            calls.append(target)
+            if len(calls) == 2:
+                raise KeyboardInterrupt  # killed between two renames
+        return real_replace(source, target)
+
+    monkeypatch.setattr(write.os, "replace", killed_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        _incremental(out, files)
+    monkeypatch.setattr(write.os, "replace", real_replace)
+    assert any(p.name.startswith(".rugzak-journal-") for p in tmp_path.iterdir())
+    write_site([OutputFile("other/x.txt", b"x")], tmp_path / "other")  # another output: untouched
+    assert _tree(out) != files
+    _incremental(out, files)  # the next build first finishes the killed one
+    assert _tree(out) == files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "output"]
+
+
+def test_the_same_path_from_two_records_is_refused_even_when_kept(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    _incremental(out, _site(5))
+    expected = PathSet()
+    with pytest.raises(UnsafeOutputPath, match="two files"):
+        with Staging(out, incremental=True) as staging:
+            for path, data in _site(5).items():
+                staging.write(OutputFile(path, data))
+                expected.add(path)
+            expected.add("a/000/index.html")  # a second record claims a kept file
+            staging.commit(expected)
+    assert _tree(out) == _site(5)
+    assert [p.name for p in tmp_path.iterdir()] == ["output"]
+
+
+def test_a_damaged_journal_is_ignored(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    _incremental(out, _site(3))
+    (tmp_path / ".rugzak-journal-output").write_text('{"staging": "../../etc", "delete": ["a"]}')
+    _incremental(out, _site(3))
+    assert _tree(out) == _site(3)
+    assert [p.name for p in tmp_path.iterdir()] == ["output"]
