@@ -26,9 +26,11 @@ from urllib.parse import urlsplit
 from generator.errors import ContentError, UsageError, format_diagnostics
 from generator.scaffold import CONTENT_TYPES
 
-BuildFunction = Callable[[Path, str], None]  # (output folder, base URL); raises on failure
+BuildFunction = Callable[[Path, str], None]  # (output folder, which may hold an older build;
+#                                            base URL); raises on failure
 VERSION_PATH, SCRIPT_PATH = "/__rugzak/version", "/__rugzak/reload.js"
 # Reloads when the version differs from the one the page was served with (in the script URL).
+BUILD_FOLDERS = 3  # the one served, the one before (requests may still read it), the next
 RELOAD_SCRIPT = b"""(function () {
   var mine = new URL(document.currentScript.src).searchParams.get("v");
   setInterval(function () {
@@ -74,7 +76,6 @@ class PreviewServer:
         self.interval = interval
         self.version = 0
         self.current: Path | None = None
-        self._previous: Path | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -91,12 +92,13 @@ class PreviewServer:
         self.base_url = f"http://127.0.0.1:{self.port}/"
 
     def rebuild(self) -> bool:
-        """Build into a new folder; switch to it only if the build succeeded."""
-        target = self.workdir / f"build-{self.version + 1}"
+        """Build into the folder served three builds ago; switch to it only if the build
+        succeeded. Three folders take turns, so a warm rebuild updates only what changed
+        while no request can still be reading the folder it updates."""
+        target = self.workdir / f"build-{(self.version + 1) % BUILD_FOLDERS}"
         try:
             self.build(target, self.base_url)
         except Exception as exc:  # noqa: BLE001 - a failed rebuild must not stop the preview
-            shutil.rmtree(target, ignore_errors=True)
             if self.current is None:
                 raise
             text = format_diagnostics(exc.diagnostics) if isinstance(exc, ContentError) \
@@ -104,10 +106,8 @@ class PreviewServer:
             print(f"{text}\nrebuild failed; still serving the last good build", file=self.log)
             return False
         with self._lock:
-            stale, self._previous, self.current = self._previous, self.current, target
+            self.current = target
             self.version += 1
-        if stale is not None:  # two builds back: no request can still be reading it
-            shutil.rmtree(stale, ignore_errors=True)
         return True
 
     def _watch(self, last: dict[str, tuple[int, int, int]]) -> None:

@@ -151,7 +151,9 @@ def cmd_serve(args: argparse.Namespace, now: datetime) -> int:
     cache = DiskCache(cache_dir())
 
     def build_preview(output: Path, base_url: str) -> None:
-        build(args.content, output, base_url, keyring, build_clock(), cache)
+        # warm rebuilds: the unit indexes live in the preview's own work folder
+        build(args.content, output, base_url, keyring, build_clock(), cache,
+              index_folder=output.parent / "index")
 
     watch = [f for f in (args.content, args.content.parent / "themes") if f.is_dir()]
     server = PreviewServer(build_preview, watch, args.port, reload=not args.no_reload)

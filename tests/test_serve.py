@@ -42,7 +42,8 @@ def preview(tmp_path: Path, keyring):
     """A preview of the small site, on a free port, with the real build."""
     content = make_site(tmp_path)
     log = io.StringIO()
-    server = PreviewServer(lambda out, base: build(content, out, base, keyring, NOW),
+    server = PreviewServer(lambda out, base: build(content, out, base, keyring, NOW,
+                                                   index_folder=out.parent / "index"),
                            [content], port=0, log=log, interval=0.2)
     server.start()
     yield server, content, log
@@ -87,7 +88,7 @@ def fake_builder(source: Path, calls: list[str]) -> Callable[[Path, str], None]:
         calls.append(text)
         if text == "broken":
             raise ContentError([Diagnostic("content/x.yaml", 3, "broken on purpose")])
-        output.mkdir(parents=True)
+        output.mkdir(parents=True, exist_ok=True)  # may hold the build of three back
         (output / "index.html").write_text(f"<html><body>{text}</body></html>")
     return build_fake
 
@@ -130,7 +131,8 @@ def test_old_builds_are_cleaned_up(tmp_path: Path) -> None:
         for text in ("v2", "v3", "v4"):
             source.write_text(text)
             assert wait_for(lambda: text.encode() in fetch(server.base_url)[2])
-        assert len(list(server.workdir.iterdir())) <= 2  # current and previous only
+        builds = [p for p in server.workdir.iterdir() if p.name.startswith("build-")]
+        assert len(builds) <= 3  # served, previous, next
     finally:
         server.stop()
 
