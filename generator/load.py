@@ -8,6 +8,7 @@ invalid UTF-8 and YAML anchors/aliases (the "billion laughs" bomb needs them; re
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -41,24 +42,41 @@ _STR_TAG = "tag:yaml.org,2002:str"
 
 @dataclass(frozen=True)
 class RawRecord:
-    """One record file as loaded: its values, and the line each value starts on."""
+    """One record file as loaded: its values, and the line each value starts on.
+
+    Line numbers are only needed for error messages, which are rare, and a map of every
+    field's line costs more memory than the values themselves (~1.5 KB a record). So a
+    record loaded from its file finds them when first asked: by parsing the file again."""
 
     kind: str
     id: str
     path: Path
     display: str
     data: dict[str, Any]
-    lines: dict[FieldPath, int] = field(default_factory=dict, compare=False)
+    known_lines: dict[FieldPath, int] | None = field(default=None, compare=False)
     body: str | None = None
     body_line: int = 0
+    root: Path | None = field(default=None, compare=False)  # the content folder
+
+    @functools.cached_property
+    def lines(self) -> dict[FieldPath, int]:
+        """Field path → line (the first time: by parsing the record's file again)."""
+        if self.known_lines is not None:
+            return self.known_lines
+        try:
+            return _parse_record(self.kind, self.path, self.root or self.path.parent,
+                                 None, with_lines=True)[1]
+        except (_LoadProblem, OSError):
+            return {}  # changed on disk since it was loaded: no line beats a wrong one
 
     def line_of(self, path: FieldPath = ()) -> int:
         """Line of a field (or of its closest parent that has one); 1 when unknown."""
+        lines = self.lines
         while path:
-            if path in self.lines:
-                return self.lines[path]
+            if path in lines:
+                return lines[path]
             path = path[:-1]
-        return self.lines.get((), 1)
+        return lines.get((), 1)
 
 
 @dataclass(frozen=True)
@@ -77,22 +95,24 @@ class _LoadProblem(Exception):
         self.line, self.message, self.hint = line, message, hint
 
 
-def _to_value(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int],
+def _to_value(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int] | None,
               seen: set[int], offset: int) -> Any:
-    """Turn a composed YAML node into plain values, recording lines; reject aliases."""
+    """Turn a composed YAML node into plain values, recording lines (unless `lines` is
+    None); reject aliases."""
     if id(node) in seen:
         raise _LoadProblem(node.start_mark.line + 1 + offset,
                            "YAML anchors and aliases (&name / *name) are not allowed in records",
                            "write the value out in full")
     seen.add(id(node))
-    lines.setdefault(path, node.start_mark.line + 1 + offset)
+    if lines is not None:
+        lines.setdefault(path, node.start_mark.line + 1 + offset)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise _LoadProblem(key_node.start_mark.line + 1 + offset,
                                    "YAML merge keys (<<) are not allowed in records")
-            key = _to_value(key_node, path + ("<key>",), {}, seen, offset)
+            key = _to_value(key_node, path, None, seen, offset)
             if not isinstance(key, str):
                 raise _LoadProblem(key_node.start_mark.line + 1 + offset,
                                    f"field names must be text, not {key!r}",
@@ -100,10 +120,15 @@ def _to_value(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int],
             if key in result:
                 raise _LoadProblem(key_node.start_mark.line + 1 + offset,
                                    f"field '{key}' appears twice")
+            if lines is None:
+                result[key] = _to_value(value_node, path, None, seen, offset)
+                continue
             lines[path + (key,)] = key_node.start_mark.line + 1 + offset
             result[key] = _to_value(value_node, path + (key,), lines, seen, offset)
         return result
     if isinstance(node, yaml.SequenceNode):
+        if lines is None:
+            return [_to_value(item, path, None, seen, offset) for item in node.value]
         return [_to_value(item, path + (i,), lines, seen, offset)
                 for i, item in enumerate(node.value)]
     if node.tag == _STR_TAG:
@@ -136,8 +161,10 @@ def _refuse_aliases(text: str, offset: int) -> None:
                                "records", "write the value out in full")
 
 
-def parse_yaml(text: str, offset: int = 0) -> tuple[Any, dict[FieldPath, int]]:
-    """Parse one YAML document into plain values and a field-path → line map.
+def parse_yaml(text: str, offset: int = 0, with_lines: bool = True
+               ) -> tuple[Any, dict[FieldPath, int] | None]:
+    """Parse one YAML document into plain values and a field-path → line map (None without
+    `with_lines`).
 
     `offset` is added to every line (front matter starts below the `---`).
     Raises `_LoadProblem` with a line number on any syntax problem.
@@ -154,8 +181,8 @@ def parse_yaml(text: str, offset: int = 0) -> tuple[Any, dict[FieldPath, int]]:
     except yaml.YAMLError as exc:  # e.g. a second document
         raise _LoadProblem(1 + offset, f"YAML error: {exc}") from None
     if node is None:
-        return None, {}
-    lines: dict[FieldPath, int] = {}
+        return None, {} if with_lines else None
+    lines: dict[FieldPath, int] | None = {} if with_lines else None
     return _to_value(node, (), lines, set(), offset), lines
 
 
@@ -199,20 +226,28 @@ def read_text_file(path: Path, root: Path, links: frozenset[Path] | None = None)
     return text.removeprefix("\ufeff")
 
 
-def _load_record(kind: str, path: Path, root: Path, links: frozenset[Path] | None = None
-                 ) -> RawRecord:
-    display = display_path(path, root)
+def _parse_record(kind: str, path: Path, root: Path, links: frozenset[Path] | None,
+                  with_lines: bool) -> tuple[dict[str, Any], dict[FieldPath, int] | None,
+                                             str | None, int]:
+    """(values, line map or None, body, body's first line) of one record file."""
     text = read_text_file(path, root, links)
     body, body_line, offset = None, 0, 0
     if kind == "badge":
         text, offset, body, body_line = split_front_matter(text)
-    data, lines = parse_yaml(text, offset)
+    data, lines = parse_yaml(text, offset, with_lines)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise _LoadProblem(1 + offset, f"the record must be a set of 'field: value' lines, "
                                        f"not a {type(data).__name__}")
-    return RawRecord(kind, path.stem, path, display, data, lines, body, body_line)
+    return data, lines, body, body_line
+
+
+def _load_record(kind: str, path: Path, root: Path, links: frozenset[Path] | None = None
+                 ) -> RawRecord:
+    data, _, body, body_line = _parse_record(kind, path, root, links, with_lines=False)
+    return RawRecord(kind, path.stem, path, display_path(path, root), data, None, body,
+                     body_line, root)
 
 
 def _record_files(folder: Path, extensions: tuple[str, ...]) -> list[Path]:

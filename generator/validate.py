@@ -574,7 +574,8 @@ def validate_content(loaded: LoadedContent, now: datetime,
     site_raw = loaded.site
     if base_url is not None:
         site_raw = RawRecord("site", "site", site_raw.path, site_raw.display,
-                             {**site_raw.data, "base_url": base_url}, site_raw.lines)
+                             {**site_raw.data, "base_url": base_url}, site_raw.lines,
+                             root=site_raw.root)
     languages = _site_languages(site_raw, problems)
     site = _clean_record(site_raw, languages, loaded.root, problems)
     if site is not None:
