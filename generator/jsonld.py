@@ -291,18 +291,34 @@ def _shape(key: str) -> "_Shape | None":
     return _Shape(dataset, frozenset(iri_slots))
 
 
+def _known_shape(key: str) -> "_Shape | None":
+    if key not in _SHAPES:
+        if len(_SHAPES) >= _MAX_SHAPES:
+            _SHAPES.clear()
+        _SHAPES[key] = _shape(key)
+    return _SHAPES[key]
+
+
 def _dataset_from_shape(document: dict[str, Any]) -> dict[str, list[dict[str, Any]]] | None:
     """The document's RDF dataset built from its shape, or None to take the full path."""
     slotted = _slotted(document)
     if slotted is None:
         return None
     key, values = slotted
-    if key not in _SHAPES:
-        if len(_SHAPES) >= _MAX_SHAPES:
-            _SHAPES.clear()
-        _SHAPES[key] = _shape(key)
-    shape = _SHAPES[key]
-    if shape is None or not all(_PLAIN_IRI.match(values[i]) for i in shape.iri_slots):
+    shape = _known_shape(key)
+    odd = [i for i in shape.iri_slots if not _PLAIN_IRI.match(values[i])] if shape else []
+    if odd:
+        # An IRI slot holding a term (e.g. proofPurpose "assertionMethod", which @vocab
+        # turns into an IRI) or a relative reference: those values go back into the shape,
+        # which is then exact for them by construction (it is their own full processing).
+        for i in sorted(odd):
+            key = key.replace(json.dumps(f"{_SLOT}{i}"), json.dumps(values[i],
+                                                                     ensure_ascii=False))
+        shape = _known_shape(key)
+        if shape is not None and not all(_PLAIN_IRI.match(values[i])
+                                         for i in shape.iri_slots):
+            return None
+    if shape is None:
         return None
 
     def fill(term: dict[str, Any]) -> dict[str, Any]:
@@ -311,8 +327,21 @@ def _dataset_from_shape(document: dict[str, Any]) -> dict[str, list[dict[str, An
             return {**term, "value": values[int(value[len(_SLOT):])]}
         return dict(term)
 
-    return {name: [{part: fill(term) for part, term in triple.items()} for triple in triples]
-            for name, triples in shape.dataset.items()}
+    dataset = {}
+    for name, triples in shape.dataset.items():
+        # An RDF dataset is a set: two slots that receive the same IRI (one node written in
+        # two places) give the same triples twice, which JSON-LD processing merges.
+        unique: dict[tuple, dict[str, Any]] = {}
+        for triple in triples:
+            filled = {part: fill(term) for part, term in triple.items()}
+            unique.setdefault(_triple_key(filled), filled)
+        dataset[name] = list(unique.values())
+    return dataset
+
+
+def _triple_key(triple: dict[str, dict[str, Any]]) -> tuple:
+    return tuple((part, term.get("type"), term.get("value"), term.get("datatype"),
+                  term.get("language")) for part, term in sorted(triple.items()))
 
 
 def jsonld_error_message(error: BaseException | None) -> str:

@@ -387,7 +387,11 @@ def _write_pdf(width: float, height: float, content: bytes,
     for number, (rgb, alpha) in enumerate(images, start=1):
         smask = ""
         if alpha is not None:
-            objects.append(_image_object(alpha, "/DeviceGray", ""))
+            # A text line (one pixel of colour under its glyph coverage) is mostly unique to
+            # its document — a name, an address — where zlib level 6 takes 3× the time of
+            # level 3 for ~15 % fewer bytes; badge pictures are compressed once per build.
+            level = 3 if rgb.size == (1, 1) else 6
+            objects.append(_image_object(alpha, "/DeviceGray", "", level))
             smask = f" /SMask {len(objects)} 0 R"
         objects.append(_image_object(rgb, "/DeviceRGB", smask))
         names.append(f"/Im{number} {len(objects)} 0 R")
@@ -409,14 +413,14 @@ def _write_pdf(width: float, height: float, content: bytes,
     return _assemble(objects)
 
 
-def _image_object(image: Image.Image, colour_space: str, extra: str) -> bytes:
+def _image_object(image: Image.Image, colour_space: str, extra: str, level: int = 6) -> bytes:
     key = (id(image), colour_space, extra)
     found = _ENCODED.get(key)
     if found is not None and found[0] is image:
         return found[1]
     encoded = _stream(f"/Type /XObject /Subtype /Image /Width {image.width} "
                       f"/Height {image.height} /ColorSpace {colour_space} /BitsPerComponent 8"
-                      f"{extra}", image.tobytes())
+                      f"{extra}", image.tobytes(), level)
     if len(_ENCODED) > 1024:  # two per cached line, plus badge pictures
         _ENCODED.clear()
     _ENCODED[key] = (image, encoded)
@@ -463,8 +467,8 @@ def _glyph_width(ch: str) -> int:
     return round(load_font(1000).getlength(ch))
 
 
-def _stream(entries: str, data: bytes) -> bytes:
-    packed = zlib.compress(data, 6)  # level 9 is 3× slower for 4 % smaller files
+def _stream(entries: str, data: bytes, level: int = 6) -> bytes:
+    packed = zlib.compress(data, level)  # level 9 is 3× slower for 4 % smaller files
     head = f"<< {entries} /Length {len(packed)} /Filter /FlateDecode >>".replace("<<  ", "<< ")
     return head.encode() + b"\nstream\n" + packed + b"\nendstream"
 

@@ -258,3 +258,32 @@ def test_inline_contexts_take_the_full_path(credential):
     doc["nickname"] = "Zey"
     assert jsonld._slotted(doc) is None
     assert "https://example.org/nickname" in canonicalize(doc)
+
+
+def test_terms_in_iri_positions_become_part_of_the_shape(monkeypatch):
+    """proofPurpose "assertionMethod" is a term that @vocab makes an IRI: it is kept in the
+    shape instead of sending every proof configuration down the full path."""
+    jsonld._SHAPES.clear()
+    config = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": "DataIntegrityProof",
+              "cryptosuite": "eddsa-rdfc-2022", "proofPurpose": "assertionMethod",
+              "verificationMethod": "did:web:badges.example.org#key-1",
+              "created": "2026-01-01T00:00:00Z"}
+    expected = {day: jsonld.canonicalize_full({**config, "created": f"2026-01-{day}T00:00:00Z"})
+                for day in ("02", "03")}
+    monkeypatch.setattr(jsonld, "canonicalize_full", lambda doc: pytest.fail("full path"))
+    canonicalize(config)
+    for day, text in expected.items():
+        assert canonicalize({**config, "created": f"2026-01-{day}T00:00:00Z"}) == text
+    assert "security#assertionMethod" in text
+
+
+def test_one_node_written_in_two_places_gives_each_triple_once(credential):
+    jsonld._SHAPES.clear()
+    doc = copy.deepcopy(credential)
+    issuer = doc["issuer"] if isinstance(doc["issuer"], dict) else {"id": doc["issuer"]}
+    doc["issuer"] = {**issuer, "type": ["Profile"], "name": "Twice"}
+    doc["credentialSubject"]["achievement"]["creator"] = copy.deepcopy(doc["issuer"])
+    canonicalize(credential)
+    text = canonicalize(doc)
+    assert text == jsonld.canonicalize_full(doc)
+    assert len(text.splitlines()) == len(set(text.splitlines()))
