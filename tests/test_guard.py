@@ -49,3 +49,32 @@ def test_private_key_material_is_refused(guard: OutputGuard, keyring) -> None:
     secret = keyring.site_secret.hex().encode()
     problems = guard.check(OutputFile("assets/app.js", b"var s='" + secret + b"';"))
     assert problems and "private key material" in problems[0].message
+
+
+def test_phone_runs_find_exactly_what_the_full_pattern_finds() -> None:
+    """The run prefilter is an optimisation only: same matches as scanning everything."""
+    import random
+
+    from generator import guard
+
+    def everywhere(data: bytes) -> list[bytes]:
+        return [m.group() for m in guard._PHONE_LIKE.finditer(data)]
+
+    def in_runs(data: bytes) -> list[bytes]:
+        return [m.group() for run in guard._PHONE_RUN.finditer(data)
+                for m in guard._PHONE_LIKE.finditer(data, run.start(), run.end() + 1)]
+
+    rng = random.Random(7)
+    alphabet = b"00001123456789   ++--.a/$=_x\n"
+    texts = [bytes(rng.choice(alphabet) for _ in range(rng.randint(5, 40)))
+             for _ in range(20000)]
+    context = b"a/$=.-_ x\n"
+    for _ in range(5000):  # phone-like numbers with every kind of neighbour
+        digits = "".join(rng.choice("0123456789" + " -" * 2) for _ in range(rng.randint(6, 14)))
+        number = rng.choice(["+31", "0031", "0", "06", "+", "00"]) + digits
+        texts.append(bytes([rng.choice(context)]) + number.encode() + bytes([rng.choice(context)]))
+    texts += [b"bel +31 6 1234 5678.", b"06-12345678", b"010 123 4567", b"tel:0612345678<",
+              b"M 12.5 0.1234567 L 0 0612345678 Z", b"urn:uuid:00469673-7327-5433-a1b2"]
+    assert sum(bool(everywhere(t)) for t in texts) > 200  # the texts do contain numbers
+    for text in texts:
+        assert in_runs(text) == everywhere(text), text
