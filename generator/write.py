@@ -20,6 +20,7 @@ The commit takes one of two forms:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -29,11 +30,17 @@ from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator
+from typing import IO, Iterable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: builds there are not guarded against each other
+    fcntl = None  # type: ignore[assignment]
 
 TEMP_PREFIX = ".rugzak-tmp-"
 OLD_PREFIX = ".rugzak-old-"
 JOURNAL_PREFIX = ".rugzak-journal-"
+LOCK_PREFIX = ".rugzak-lock-"
 # In place only when at most this share of the site changed: a large change is swapped in
 # whole, so the output is never a mix of old and new files for more than a moment.
 IN_PLACE_SHARE = 0.25
@@ -49,6 +56,41 @@ class OutputFile:
 
 class UnsafeOutputPath(ValueError):
     """A rendered path that would land outside the output folder."""
+
+
+class OutputBusy(OSError):
+    """Another build is writing into the same output folder."""
+
+
+def _lock(parent: Path, name: str) -> IO[bytes] | None:
+    """Hold the output folder for this build: a second build into it would delete this
+    one's staging folder as a leftover, or mix its files in. The lock file exists only
+    while a build runs."""
+    if fcntl is None:
+        return None
+    path = parent / f"{LOCK_PREFIX}{name}"
+    for _ in range(3):
+        handle = open(path, "ab")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise OutputBusy(errno.EBUSY, "another build is writing into this output folder; "
+                             "wait for it to finish", str(parent / name)) from None
+        try:  # the holder before us may have removed the file just before we locked it
+            if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                return handle
+        except FileNotFoundError:
+            pass
+        handle.close()
+    raise OutputBusy(errno.EBUSY, "cannot hold this output folder for the build",
+                     str(parent / name))
+
+
+def _unlock(handle: IO[bytes] | None) -> None:
+    if handle is not None:
+        Path(handle.name).unlink(missing_ok=True)
+        handle.close()
 
 
 def safe_target(root: Path, relative: str) -> Path:
@@ -148,11 +190,20 @@ class Staging:
         parent.mkdir(parents=True, exist_ok=True)
         if self.output.exists() and not self.output.is_dir():
             raise NotADirectoryError(f"output path exists and is not a folder: {self.output}")
-        remove_stale(parent, self.output.name)
+        self._held = _lock(parent, self.output.name)
+        try:
+            remove_stale(parent, self.output.name)
+        except BaseException:
+            _unlock(self._held)
+            raise
         self.previous = self.output if incremental and self.output.is_dir() and \
             not self.output.is_symlink() else None
-        self.root = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{self.output.name}-",
-                                          dir=parent))
+        try:
+            self.root = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{self.output.name}-",
+                                              dir=parent))
+        except BaseException:
+            _unlock(self._held)
+            raise
         self._root_text = str(self.root)
         self._folders: set[str] = set()
 
@@ -201,6 +252,13 @@ class Staging:
     def commit(self, expected: PathSet | None = None) -> None:
         """Make the staged site the output. An incremental build passes `expected`, every
         path of the new site (written or kept); without it the staging folder is the site."""
+        try:
+            self._commit(expected)
+        finally:
+            _unlock(self._held)
+            self._held = None
+
+    def _commit(self, expected: PathSet | None) -> None:
         if self.previous is None or expected is None:
             _make_readable(self.root)
             _swap(self.root, self.output)
@@ -235,6 +293,8 @@ class Staging:
 
     def abort(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+        _unlock(self._held)
+        self._held = None
 
     def __enter__(self) -> "Staging":
         return self

@@ -171,3 +171,18 @@ def test_a_damaged_journal_is_ignored(tmp_path: Path) -> None:
     _incremental(out, _site(3))
     assert _tree(out) == _site(3)
     assert [p.name for p in tmp_path.iterdir()] == ["output"]
+
+
+def test_a_second_build_into_the_same_output_is_refused_while_one_runs(tmp_path: Path) -> None:
+    out = tmp_path / "output"
+    write_site([OutputFile("keep.txt", b"keep")], out)
+    with Staging(out) as first:
+        first.write(OutputFile("new.txt", b"new"))
+        with pytest.raises(write.OutputBusy, match="another build"):
+            Staging(out)
+        assert first.root.is_dir()  # the second did not clear it away as a leftover
+        write_site([OutputFile("x.txt", b"x")], tmp_path / "other")  # other outputs are free
+        first.commit()
+    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    write_site([OutputFile("again.txt", b"x")], out)  # free again after the commit
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "output"]
