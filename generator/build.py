@@ -90,10 +90,14 @@ def site_warnings(site: Site) -> list[str]:
 
 
 def load_site(content: Path, now: datetime, base_url: str | None,
-              report: BuildReport | None = None, cache: SignatureCache | None = None) -> Site:
-    """Load and validate everything, then model it; raises ContentError with all problems."""
+              report: BuildReport | None = None, cache: SignatureCache | None = None,
+              cache_folder: Path | None = None) -> Site:
+    """Load and validate everything, then model it; raises ContentError with all problems.
+
+    With `cache_folder`, unchanged record files are not parsed again."""
     timer = _Timer(report or BuildReport())
-    loaded, problems = timer.run("load", lambda: load_content(content))  # type: ignore[misc]
+    loaded, problems = timer.run("load", lambda: load_content(  # type: ignore[misc]
+        content, cache_folder))
     valid, more = timer.run("validate",  # type: ignore[misc]
                             lambda: validate_content(loaded, now, base_url))
     problems = problems + more
@@ -130,7 +134,7 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     """
     report = BuildReport()
     timer = _Timer(report, on_stage)
-    site = load_site(content, now, base_url, report, cache)
+    site = load_site(content, now, base_url, report, cache, index_folder)
     in_content = content_key_leaks(content)
     if in_content:
         raise ContentError([Diagnostic(item.split(": ")[0], 0, "private key material in the "

@@ -119,7 +119,7 @@ def _cmd_build(args: argparse.Namespace, now: datetime) -> int:
 
 
 def _cmd_check(args: argparse.Namespace, now: datetime) -> int:
-    site = load_site(args.content, now, args.base_url)
+    site = load_site(args.content, now, args.base_url, cache_folder=cache_dir())
     for warning in site_warnings(site):
         print(warning, file=sys.stderr)
     print(f"ok: {len(site.issuers)} issuers, {len(site.badges)} badges, "

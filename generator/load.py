@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from generator.errors import Diagnostic, display_path
+from generator.record_cache import RecordCache, stamp
 
 # Kinds of record and the folder/extensions they live in.
 RECORD_FOLDERS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -281,9 +282,14 @@ def find_escaping_links(root: Path) -> list[Path]:
     return [link for link in find_links(root) if not _inside(link, root)]
 
 
-def load_content(root: Path) -> tuple[LoadedContent, list[Diagnostic]]:
-    """Read site.yaml and every record under `root`; problems are returned, not raised."""
+def load_content(root: Path, cache_folder: Path | None = None
+                 ) -> tuple[LoadedContent, list[Diagnostic]]:
+    """Read site.yaml and every record under `root`; problems are returned, not raised.
+
+    With `cache_folder`, records whose files did not change since the last load are taken
+    from there instead of being parsed again (see generator/record_cache.py)."""
     problems: list[Diagnostic] = []
+    remembered = RecordCache(cache_folder, root)
     links = frozenset(find_links(root))
     escaping = {link for link in sorted(links) if not _inside(link, root)}
     for link in sorted(escaping):
@@ -295,7 +301,16 @@ def load_content(root: Path) -> tuple[LoadedContent, list[Diagnostic]]:
         if path in escaping:
             return None
         try:
-            return _load_record(kind, path, root, links)
+            if path in links or path.parent in links:  # links are followed afresh each time
+                return _load_record(kind, path, root, links)
+            current = stamp(path)
+            known = remembered.get(path, current)
+            if known is not None and known[0] == kind:
+                return RawRecord(kind, path.stem, path, display_path(path, root), known[1],
+                                 None, known[2], known[3], root)
+            record = _load_record(kind, path, root, links)
+            remembered.put(path, current, (kind, record.data, record.body, record.body_line))
+            return record
         except _LoadProblem as exc:
             problems.append(Diagnostic(display_path(path, root), exc.line, exc.message, exc.hint))
         except OSError as exc:
@@ -324,4 +339,5 @@ def load_content(root: Path) -> tuple[LoadedContent, list[Diagnostic]]:
             record = attempt(kind, path)
             if record is not None:
                 records.append(record)
+    remembered.save()
     return LoadedContent(root, site, tuple(records), special), problems

@@ -1,0 +1,90 @@
+"""Warm loads: unchanged record files are not parsed again (generator/record_cache.py)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import make_site
+from generator import load, record_cache
+from generator.load import load_content
+
+
+_REAL_TIME_NS = time.time_ns
+
+
+class _Clock:
+    """The time the record cache sees; starts a minute after the files were written."""
+
+    def __init__(self) -> None:
+        self.now = _REAL_TIME_NS() + 60 * 10**9
+
+    def wait(self) -> None:
+        self.now += 60 * 10**9
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    clock = _Clock()
+    monkeypatch.setattr(record_cache.time, "time_ns", clock)
+    return clock
+
+
+def _records(loaded) -> dict[str, tuple]:
+    return {r.display: (r.kind, r.id, r.data, r.body, r.body_line, r.line_of(())) for r in
+            (loaded.site, *loaded.special.values(), *loaded.records)}
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    return make_site(tmp_path)
+
+
+def test_a_warm_load_equals_a_cold_one_and_parses_only_changed_files(
+        content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: _Clock) -> None:
+    cache = tmp_path / "cache"
+    cold, problems = load_content(content, cache)
+    assert not problems and list((cache / "records").iterdir())
+    parsed: list[str] = []
+    real = load._load_record
+    monkeypatch.setattr(load, "_load_record",
+                        lambda kind, path, *rest: parsed.append(path.name) or
+                        real(kind, path, *rest))
+    warm, _ = load_content(content, cache)
+    assert parsed == [] and _records(warm) == _records(cold)
+    learner = next((content / "learners").iterdir())
+    learner.write_text(learner.read_text().replace("visibility: public", "visibility: private"))
+    clock.now = _REAL_TIME_NS()  # the build runs right after the edit
+    again, _ = load_content(content, cache)
+    assert parsed == [learner.name]  # changed just now: parsed, and not remembered yet
+    assert _records(again) == _records(load_content(content)[0])  # (parses every file)
+    parsed.clear()
+    load_content(content, cache)
+    assert parsed == [learner.name]
+    clock.wait()
+    load_content(content, cache)
+    load_content(content, cache)
+    assert parsed == [learner.name] * 2  # remembered once it is older than the window
+
+
+def test_problems_are_found_again_on_every_load(content: Path, tmp_path: Path) -> None:
+    bad = content / "learners" / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    for _ in range(2):
+        _, problems = load_content(content, tmp_path / "cache")
+        assert [p.path for p in problems] == ["content/learners/bad.yaml"]
+
+
+def test_a_damaged_or_foreign_cache_only_costs_time(content: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cold, _ = load_content(content, cache)
+    for damage in (b"not a pickle", b""):
+        for file in (cache / "records").iterdir():
+            file.write_bytes(damage)
+        warm, problems = load_content(content, cache)
+        assert not problems and _records(warm) == _records(cold)
