@@ -139,10 +139,19 @@ def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult
     return True
 
 
-def _remember(key: str, fingerprint: str, result: UnitResult) -> None:
-    result.entries.append((key, UnitEntry(fingerprint, tuple(result.written),
-                                          tuple(result.listed))))
-    result.written = []
+def _publish(context: BuildContext, files: list[OutputFile], key: str, fingerprint: str,
+             result: UnitResult, clock: _Clock) -> UnitResult:
+    """The end of every unit: guard the files, write those that pass, and (for warm
+    rebuilds) remember what the unit wrote under its fingerprint."""
+    clean = guard_files(context, files, result)
+    clock.lap("guard")
+    write_files(context, clean, result)
+    clock.lap("write")
+    if not result.problems and context.index is not None:
+        result.entries.append((key, UnitEntry(fingerprint, tuple(result.written),
+                                              tuple(result.listed))))
+        result.written = []
+    return result
 
 
 def _render(context: BuildContext, pages: list[Page], result: UnitResult) -> list[OutputFile]:
@@ -194,13 +203,7 @@ def award_unit(context: BuildContext, index: int) -> UnitResult:
     hosted = OutputFile(model.assertion_json(award), json_bytes(
         ob2.hosted_assertion(site, award, context.site_secret)))
     clock.lap("render")
-    clean = guard_files(context, [*signed, *made, *pages, hosted], result)
-    clock.lap("guard")
-    write_files(context, clean, result)
-    clock.lap("write")
-    if not result.problems and context.index is not None:
-        _remember(key, fingerprint, result)
-    return result
+    return _publish(context, [*signed, *made, *pages, hosted], key, fingerprint, result, clock)
 
 
 def profile_unit(context: BuildContext, index: int) -> UnitResult:
@@ -227,10 +230,4 @@ def profile_unit(context: BuildContext, index: int) -> UnitResult:
         result.problems.append(_render_problem(error))
         return result
     clock.lap("render")
-    clean = guard_files(context, [*made, *pages], result)
-    clock.lap("guard")
-    write_files(context, clean, result)
-    clock.lap("write")
-    if not result.problems and context.index is not None:
-        _remember(key, fingerprint, result)
-    return result
+    return _publish(context, [*made, *pages], key, fingerprint, result, clock)
