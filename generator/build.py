@@ -110,12 +110,27 @@ def load_site(content: Path, now: datetime, base_url: str | None,
 def content_key_leaks(content: Path) -> list[str]:
     """Files in the content folder that hold private key material (they would end up in Git)."""
     found = []
-    for path in sorted(content.rglob("*")):
-        if path.is_file() and not path.is_symlink() and path.stat().st_size < 5_000_000:
-            what = find_private_key_material(path.read_bytes())
-            if what:
-                found.append(f"{path}: {what}")
-    return found
+    stack = [str(content)]
+    while stack:  # regular files only: links are not followed, pipes never opened
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue  # unreadable: the loader reports it where it matters
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                try:
+                    with open(entry.path, "rb", buffering=0) as handle:
+                        if os.fstat(handle.fileno()).st_size >= 5_000_000:
+                            continue
+                        data = handle.readall()
+                except OSError:
+                    continue
+                what = find_private_key_material(data)
+                if what:
+                    found.append((Path(entry.path), what))
+    return [f"{path}: {what}" for path, what in sorted(found)]
 
 
 def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,

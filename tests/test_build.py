@@ -148,3 +148,20 @@ def test_build_clock_honours_source_date_epoch() -> None:
         "2025-11-28T12:00:00+00:00"
     with pytest.raises(ValueError, match="SOURCE_DATE_EPOCH"):
         build_clock({"SOURCE_DATE_EPOCH": "yesterday"})
+
+
+def test_key_files_anywhere_in_content_are_found_without_opening_pipes(tmp_path: Path) -> None:
+    import os
+
+    from generator.build import content_key_leaks
+    content = make_site(tmp_path)
+    pem = next((Path(__file__).parent / "fixtures/keys").glob("rsa-*.pem")).read_text()
+    (content / "badges/deep/er").mkdir(parents=True)
+    (content / "badges/deep/er/oops.pem").write_text(pem)
+    (content / "zz.pem").write_text(pem)
+    os.mkfifo(content / "pipe")  # opening it would wait for a writer forever
+    (content / "outside.pem").symlink_to(tmp_path / "nowhere")
+    found = content_key_leaks(content)
+    assert [line.split(": ")[0] for line in found] == [
+        str(content / "badges/deep/er/oops.pem"), str(content / "zz.pem")]
+    assert all("PEM private key" in line for line in found)
