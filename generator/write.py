@@ -165,7 +165,12 @@ def finish_interrupted(parent: Path, name: str) -> bool:
     if not str(plan["staging"]).startswith(f"{TEMP_PREFIX}{name}-") or "/" in plan["staging"]:
         journal.unlink(missing_ok=True)
         return False
-    _apply(parent / name, staged, strays)
+    try:
+        _apply(parent / name, staged, strays)
+    except OSError as exc:
+        raise OSError(exc.errno, f"could not finish the interrupted update of this output "
+                      f"folder ({exc.strerror or exc}); delete the folder and "
+                      f"{journal.name} beside it to build afresh", str(parent / name)) from None
     journal.unlink(missing_ok=True)
     return True
 
@@ -206,6 +211,7 @@ class Staging:
             raise
         self._root_text = str(self.root)
         self._folders: set[str] = set()
+        self._journaled = False
 
     def write(self, item: OutputFile) -> str:
         """Write one file (or keep the previous output's identical one); returns where it
@@ -277,6 +283,7 @@ class Staging:
             journal = self.output.parent / f"{JOURNAL_PREFIX}{self.output.name}"
             _write_atomically(journal, json.dumps({"staging": self.root.name,
                                                    "delete": strays}).encode())
+            self._journaled = True  # from here on, the next build finishes what this starts
             _apply(self.output, self.root, strays)
             journal.unlink(missing_ok=True)
             return
@@ -292,7 +299,8 @@ class Staging:
         _swap(self.root, self.output)
 
     def abort(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        if not self._journaled:  # else the journal needs the staged files to finish
+            shutil.rmtree(self.root, ignore_errors=True)
         _unlock(self._held)
         self._held = None
 

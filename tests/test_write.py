@@ -186,3 +186,49 @@ def test_a_second_build_into_the_same_output_is_refused_while_one_runs(tmp_path:
     assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
     write_site([OutputFile("again.txt", b"x")], out)  # free again after the commit
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "output"]
+
+
+def test_an_update_that_cannot_be_finished_says_how_to_start_afresh(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "output"
+    _incremental(out, _site(20))
+    staged = tmp_path / ".rugzak-tmp-output-x"
+    (staged / "a/000").mkdir(parents=True)
+    (staged / "a/000/index.html").write_bytes(b"new")
+    (tmp_path / ".rugzak-journal-output").write_text(
+        '{"staging": ".rugzak-tmp-output-x", "delete": []}')
+
+    def refuse(source, target):
+        raise PermissionError(13, "Permission denied", str(target))
+
+    monkeypatch.setattr(write.os, "replace", refuse)
+    with pytest.raises(OSError, match="delete the folder and .rugzak-journal-output"):
+        Staging(out)
+
+
+def test_an_error_halfway_through_an_in_place_update_is_finished_next_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "output"
+    files = _site(20)
+    _incremental(out, files)
+    files.update({"a/003/index.html": b"three", "a/004/index.html": b"four"})
+    real_replace, calls = os.replace, []
+
+    def failing_after_one(source, target):
+        if str(source).startswith(str(tmp_path / ".rugzak-tmp-")):
+            calls.append(target)
+            if len(calls) == 2:
+                raise OSError(28, "No space left on device")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(write.os, "replace", failing_after_one)
+    with pytest.raises(OSError, match="No space"):
+        _incremental(out, files)
+    monkeypatch.setattr(write.os, "replace", real_replace)
+    left = sorted(p.name.split("-output")[0] for p in tmp_path.iterdir() if p.name != "output")
+    assert left == [".rugzak-journal", ".rugzak-tmp"]  # kept to finish the update
+    write.finish_interrupted(tmp_path, "output")
+    assert _tree(out) == files
+    _incremental(out, files)
+    assert _tree(out) == files
+    assert [p.name for p in tmp_path.iterdir()] == ["output"]
