@@ -166,6 +166,7 @@ def test_award_page_verifies_its_credential_in_the_browser(visit, site, server, 
     page = visit("a/wp-0001/")
     assert page.verdict() == "valid"
     assert page.checks() == ALL_OK
+    assert page.text("#verdict-heading") == dutch("Valid badge")  # the server's stays
     text = page.text("#live-check")
     assert f"{dutch('Checked in your browser')}: {dutch('Valid')}" in text
     # EdDSA (Chromium has WebCrypto Ed25519), with the key the token names, from the DID document
@@ -221,6 +222,10 @@ def test_tampered_credential_shows_invalid(visit, server, site, tmp_path, screen
         assert page.verdict() == "invalid"
         assert page.checks() == {"signature": "false"}
         assert dutch("Invalid") in page.text("#live-check")
+        # the green server verdict at the top does not stay above a failed check
+        assert page.text("#verdict-heading") == dutch("Invalid badge")
+        assert dutch("Valid badge") not in page.text("main")
+        assert page.text(".facts .status") == dutch("Invalid")
         if script is None:
             screenshot(page, "award-nl-tampered")
 

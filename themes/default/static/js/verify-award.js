@@ -34,4 +34,21 @@ async function check(box) {
   if (['unchecked', 'foreign'].includes(report.verdict)) report.notes.push('keepsServer');
   box.dataset.verdict = report.verdict;
   show(renderReport(report, strings, {title: say(strings, 'heading'), extra: [link]}));
+  if (report.verdict === 'invalid') overrule(strings);
+}
+
+// A failed check must not sit below a green "Valid badge": the top verdict says so too.
+function overrule(strings) {
+  const heading = document.getElementById('verdict-heading');
+  const section = heading?.closest('section');
+  if (!section) return;
+  section.className = 'verdict verdict-invalid';
+  section.dataset.overruled = 'true';
+  heading.textContent = say(strings, 'topInvalid');
+  section.replaceChildren(heading, element('p', {}, say(strings, 'topInvalidText')));
+  const pill = document.querySelector('.facts .status');
+  if (pill) {
+    pill.className = 'status status-revoked';  // the red pill
+    pill.textContent = say(strings, 'invalid');
+  }
 }
