@@ -290,11 +290,14 @@ class Staging:
         # A large change: link the kept files into the staging folder and swap it in whole.
         for path, regular in _files(self.output):
             if regular and path in expected:
+                source, target = os.path.join(self.output, path), self._target(path.split("/"))
                 try:
-                    os.link(os.path.join(self.output, path), self._target(path.split("/")),
-                            follow_symlinks=False)
+                    os.link(source, target, follow_symlinks=False)
                 except FileExistsError:
                     pass  # made again in this build
+                except OSError:  # a file system without hard links: a copy, mtime kept
+                    if not os.path.lexists(target):
+                        shutil.copy2(source, target, follow_symlinks=False)
         _make_readable(self.root)
         _swap(self.root, self.output)
 

@@ -232,3 +232,19 @@ def test_an_error_halfway_through_an_in_place_update_is_finished_next_time(
     _incremental(out, files)
     assert _tree(out) == files
     assert [p.name for p in tmp_path.iterdir()] == ["output"]
+
+
+def test_a_large_change_on_a_file_system_without_hard_links_copies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "output"
+    _incremental(out, _site(8))
+    kept = (out / "a/000/index.html").stat().st_mtime_ns
+
+    def no_links(*args, **kwargs):
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(write.os, "link", no_links)
+    files = {**_site(8), **{f"a/{i:03d}/index.html": b"new" for i in range(1, 8)}}
+    _incremental(out, files)
+    assert _tree(out) == files
+    assert (out / "a/000/index.html").stat().st_mtime_ns == kept
