@@ -267,7 +267,10 @@ def _slotted(document: dict[str, Any]) -> tuple[str, list[str]] | None:
         return node
 
     slotted = walk(document, "")
-    return json.dumps(slotted, sort_keys=True, ensure_ascii=False), values
+    key = json.dumps(slotted, sort_keys=True, ensure_ascii=False)
+    if key.count(_SLOT) != len(values):  # the document itself writes a slot IRI (a type?)
+        return None
+    return key, values
 
 
 def _shape(key: str) -> "_Shape | None":

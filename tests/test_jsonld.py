@@ -287,3 +287,12 @@ def test_one_node_written_in_two_places_gives_each_triple_once(credential):
     text = canonicalize(doc)
     assert text == jsonld.canonicalize_full(doc)
     assert len(text.splitlines()) == len(set(text.splitlines()))
+
+
+def test_a_document_that_writes_a_slot_iri_itself_takes_the_full_path(credential):
+    jsonld._SHAPES.clear()
+    doc = copy.deepcopy(credential)
+    doc["type"] = list(doc["type"]) + ["urn:x-rugzak-slot:0"]  # an absolute IRI as a type
+    assert jsonld._slotted(doc) is None
+    assert canonicalize(doc) == jsonld.canonicalize_full(doc)
+    assert "<urn:x-rugzak-slot:0>" in canonicalize(doc)
