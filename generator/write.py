@@ -147,7 +147,15 @@ def remove_stale(parent: Path, name: str) -> None:
     (parent / f"{JOURNAL_PREFIX}{name}.tmp").unlink(missing_ok=True)
     for prefix in (TEMP_PREFIX, OLD_PREFIX):
         for stale in parent.glob(f"{prefix}{name}-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+            if _ours(stale.name, prefix, name):
+                shutil.rmtree(stale, ignore_errors=True)
+
+
+def _ours(folder: str, prefix: str, name: str) -> bool:
+    """Whether `folder` is a temporary folder of the output `name` — and not of another
+    output whose name starts the same ("out" and "out-2"): mkdtemp adds 8 characters."""
+    rest = folder[len(prefix) + len(name) + 1:]
+    return folder.startswith(f"{prefix}{name}-") and len(rest) == 8 and "-" not in rest
 
 
 def finish_interrupted(parent: Path, name: str) -> bool:
@@ -162,7 +170,7 @@ def finish_interrupted(parent: Path, name: str) -> bool:
     except (OSError, ValueError, KeyError, TypeError):
         journal.unlink(missing_ok=True)  # written by replace, so never half: not ours
         return False
-    if not str(plan["staging"]).startswith(f"{TEMP_PREFIX}{name}-") or "/" in plan["staging"]:
+    if not _ours(str(plan["staging"]), TEMP_PREFIX, name) or "/" in str(plan["staging"]):
         journal.unlink(missing_ok=True)
         return False
     try:

@@ -45,9 +45,11 @@ def test_failure_while_writing_keeps_previous_output(tmp_path: Path) -> None:
 
 
 def test_leftovers_of_a_killed_build_are_cleaned(tmp_path: Path) -> None:
-    (tmp_path / ".rugzak-tmp-output-abc").mkdir()
+    (tmp_path / ".rugzak-tmp-output-abc12_yz").mkdir()
+    (tmp_path / ".rugzak-tmp-output-2-abc12_yz").mkdir()  # another output's ("output-2")
     write_site([OutputFile("x.txt", b"x")], tmp_path / "output")
-    assert [p.name for p in tmp_path.iterdir()] == ["output"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".rugzak-tmp-output-2-abc12_yz",
+                                                         "output"]
 
 
 def test_duplicate_paths_are_refused(tmp_path: Path) -> None:
@@ -192,11 +194,11 @@ def test_an_update_that_cannot_be_finished_says_how_to_start_afresh(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "output"
     _incremental(out, _site(20))
-    staged = tmp_path / ".rugzak-tmp-output-x"
+    staged = tmp_path / ".rugzak-tmp-output-x1234567"
     (staged / "a/000").mkdir(parents=True)
     (staged / "a/000/index.html").write_bytes(b"new")
     (tmp_path / ".rugzak-journal-output").write_text(
-        '{"staging": ".rugzak-tmp-output-x", "delete": []}')
+        '{"staging": ".rugzak-tmp-output-x1234567", "delete": []}')
 
     def refuse(source, target):
         raise PermissionError(13, "Permission denied", str(target))
