@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -83,8 +84,23 @@ def test_problems_are_found_again_on_every_load(content: Path, tmp_path: Path) -
 def test_a_damaged_or_foreign_cache_only_costs_time(content: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cold, _ = load_content(content, cache)
-    for damage in (b"not a pickle", b""):
+    for damage in (b"not json", b"", b'["x", {"a": ["q", 1]}]'):
         for file in (cache / "records").iterdir():
             file.write_bytes(damage)
         warm, problems = load_content(content, cache)
         assert not problems and _records(warm) == _records(cold)
+
+
+def test_every_yaml_value_survives_the_cache() -> None:
+    from datetime import date, datetime, timedelta, timezone
+
+    value = ("award", {"issued": datetime(2025, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=1))),
+                       "day": date(2025, 3, 1), "naive": datetime(2025, 3, 1, 9, 30),
+                       "raw": b"\x00\xff", "list": [1, 2.5, True, None, "€ ok"],
+                       "nested": {"nl": "Tekst", "deep": [{"x": (1, 2)}]},
+                       "tagged-looking": ["d", {"a": 1}]}, "body", 3)
+    decoded = record_cache._decode(json.loads(json.dumps(record_cache._encode(value))))
+    assert decoded == value
+    assert type(decoded[1]["nested"]["deep"][0]["x"]) is tuple
+    with pytest.raises(TypeError):
+        record_cache._encode({"a set": {1, 2}})  # such a file is simply parsed each time
