@@ -1,7 +1,9 @@
 """Atomic writes: all or nothing, never outside the output folder."""
 
+import contextlib
 import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -123,6 +125,26 @@ def test_a_folder_where_a_file_belongs_makes_a_swap(tmp_path: Path) -> None:
     assert _tree(out) == files
 
 
+@contextlib.contextmanager
+def _second_rename_raises(monkeypatch: pytest.MonkeyPatch, folder: Path,
+                          error: BaseException) -> Iterator[None]:
+    """Within the block, the second rename out of a staging folder raises `error`."""
+    real_replace, calls = os.replace, []
+
+    def replace(source, target):
+        if str(source).startswith(str(folder / ".rugzak-tmp-")):
+            calls.append(target)
+            if len(calls) == 2:
+                raise error
+        return real_replace(source, target)
+
+    monkeypatch.setattr(write.os, "replace", replace)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(write.os, "replace", real_replace)
+
+
 def test_a_killed_in_place_update_is_finished_by_the_next_build(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "output"
@@ -130,19 +152,9 @@ def test_a_killed_in_place_update_is_finished_by_the_next_build(
     _incremental(out, files)
     (out / "stray.txt").write_bytes(b"x")
     files.update({"a/003/index.html": b"three", "a/004/index.html": b"four"})
-    real_replace, calls = os.replace, []
-
-    def killed_after_one(source, target):
-        if str(source).startswith(str(tmp_path / ".rugzak-tmp-")):
-            calls.append(target)
-            if len(calls) == 2:
-                raise KeyboardInterrupt  # killed between two renames
-        return real_replace(source, target)
-
-    monkeypatch.setattr(write.os, "replace", killed_after_one)
-    with pytest.raises(KeyboardInterrupt):
-        _incremental(out, files)
-    monkeypatch.setattr(write.os, "replace", real_replace)
+    with _second_rename_raises(monkeypatch, tmp_path, KeyboardInterrupt()):  # killed
+        with pytest.raises(KeyboardInterrupt):
+            _incremental(out, files)
     assert any(p.name.startswith(".rugzak-journal-") for p in tmp_path.iterdir())
     write_site([OutputFile("other/x.txt", b"x")], tmp_path / "other")  # another output: untouched
     assert _tree(out) != files
@@ -214,19 +226,9 @@ def test_an_error_halfway_through_an_in_place_update_is_finished_next_time(
     files = _site(20)
     _incremental(out, files)
     files.update({"a/003/index.html": b"three", "a/004/index.html": b"four"})
-    real_replace, calls = os.replace, []
-
-    def failing_after_one(source, target):
-        if str(source).startswith(str(tmp_path / ".rugzak-tmp-")):
-            calls.append(target)
-            if len(calls) == 2:
-                raise OSError(28, "No space left on device")
-        return real_replace(source, target)
-
-    monkeypatch.setattr(write.os, "replace", failing_after_one)
-    with pytest.raises(OSError, match="No space"):
-        _incremental(out, files)
-    monkeypatch.setattr(write.os, "replace", real_replace)
+    with _second_rename_raises(monkeypatch, tmp_path, OSError(28, "No space left on device")):
+        with pytest.raises(OSError, match="No space"):
+            _incremental(out, files)
     left = sorted(p.name.split("-output")[0] for p in tmp_path.iterdir() if p.name != "output")
     assert left == [".rugzak-journal", ".rugzak-tmp"]  # kept to finish the update
     write.finish_interrupted(tmp_path, "output")
