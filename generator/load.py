@@ -279,11 +279,6 @@ def find_links(root: Path) -> list[Path]:
     return sorted(links)
 
 
-def find_escaping_links(root: Path) -> list[Path]:
-    """Every symlink under `root` that points outside it (checked before reading anything)."""
-    return [link for link in find_links(root) if not _inside(link, root)]
-
-
 def load_content(root: Path, cache_folder: Path | None = None
                  ) -> tuple[LoadedContent, list[Diagnostic]]:
     """Read site.yaml and every record under `root`; problems are returned, not raised.

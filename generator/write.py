@@ -29,7 +29,7 @@ import tempfile
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 try:
@@ -91,17 +91,6 @@ def _unlock(handle: IO[bytes] | None) -> None:
     if handle is not None:
         Path(handle.name).unlink(missing_ok=True)
         handle.close()
-
-
-def safe_target(root: Path, relative: str) -> Path:
-    """`root/relative`, refusing absolute paths, `..` and anything resolving outside root."""
-    pure = PurePosixPath(relative)
-    if pure.is_absolute() or ".." in pure.parts or not pure.parts or "\\" in relative:
-        raise UnsafeOutputPath(f"refusing to write outside the output folder: {relative!r}")
-    target = root.joinpath(*pure.parts)
-    if not target.resolve().is_relative_to(root.resolve()):
-        raise UnsafeOutputPath(f"refusing to write outside the output folder: {relative!r}")
-    return target
 
 
 class PathSet:
