@@ -223,8 +223,7 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
             if index is not None:
                 for key, entry in result.entries:
                     index.record(key, entry)
-                    for path, _, _ in entry.files:
-                        expected.add(path)
+                expected.extend(result.path_keys)
             total.add(result)
             done += 1
             if on_unit is not None:
@@ -237,7 +236,8 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
         raise ContentError(total.problems)
     for path, _, _ in total.written:  # the site-wide files
         expected.add(path)
-    timer.run("write", lambda: staging.commit(expected if index is not None else None))
+    timer.run("write", lambda: staging.commit(
+        expected if index is not None else None, workers))
     if index is not None:
         index.finish()
     report.files = total.files

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from generator.reuse import (Fingerprinter, UnitEntry, UnitIndex, award_fingerpr
                              profile_fingerprint, unchanged_files)
 from generator.scaffold import host_rule_key
 from generator.sign import SignatureCache
-from generator.write import OutputFile, Staging
+from generator.write import OutputFile, Staging, path_key
 
 
 _PRINTS = Fingerprinter()  # per process; shared badges and issuers are hashed once
@@ -66,8 +67,10 @@ class UnitResult:
     problems: list[Diagnostic] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     reused: int = 0
-    # (unit key, entry) for the unit index; taken out by the parent, never accumulated
-    entries: list[tuple[str, UnitEntry]] = field(default_factory=list)
+    # (unit key, entry as JSON) for the unit index, and the path keys of the entries' files
+    # (see write.path_key); taken out by the parent, never accumulated
+    entries: list[tuple[str, str]] = field(default_factory=list)
+    path_keys: array = field(default_factory=lambda: array("q"))
     written: list[tuple[str, int, int]] = field(default_factory=list)
 
     def add(self, other: "UnitResult") -> None:
@@ -119,9 +122,11 @@ def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult
     """Keep the unit's files in the output when nothing they depend on changed (the
     staging folder is incremental: kept files are simply not written)."""
     index, previous = context.index, context.previous
-    entry = index.lookup(key) if index is not None and previous is not None else None
-    if entry is None or previous is None or entry.fingerprint != fingerprint or \
-            not unchanged_files(entry, previous):
+    found = index.lookup(key) if index is not None and previous is not None else None
+    if found is None or previous is None:
+        return False
+    entry, stored = found
+    if entry.fingerprint != fingerprint or not unchanged_files(entry, previous):
         return False
     if context.rescan:  # the guard knows new identifiers: check the old files again
         for path, _, _ in entry.files:
@@ -134,7 +139,8 @@ def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult
     result.files += len(entry.files)
     result.listed += entry.listed
     result.host_paths.update(host_rule_key(path) for path, _, _ in entry.files)
-    result.entries.append((key, entry))
+    result.entries.append((key, stored))  # as stored: no need to encode it again
+    result.path_keys.extend(path_key(path) for path, _, _ in entry.files)
     result.reused = 1
     return True
 
@@ -149,7 +155,8 @@ def _publish(context: BuildContext, files: list[OutputFile], key: str, fingerpri
     clock.lap("write")
     if not result.problems and context.index is not None:
         result.entries.append((key, UnitEntry(fingerprint, tuple(result.written),
-                                              tuple(result.listed))))
+                                              tuple(result.listed)).to_json()))
+        result.path_keys.extend(path_key(path) for path, _, _ in result.written)
         result.written = []
     return result
 

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
+from generator.parallel import imap_ordered
+
 try:
     import fcntl
 except ImportError:  # not on Windows: builds there are not guarded against each other
@@ -93,6 +95,12 @@ def _unlock(handle: IO[bytes] | None) -> None:
         handle.close()
 
 
+def path_key(path: str) -> int:
+    """A path's 64-bit key in a PathSet. The same in the parent and its forked workers (they
+    share the interpreter's hash secret), and only ever compared within one build."""
+    return hash(path)
+
+
 class PathSet:
     """The relative paths of the new site, kept as 64-bit hashes: a set of strings would
     cost ~130 MB at 100,000 awards (1.3 million files), this costs 8 bytes a path."""
@@ -103,7 +111,12 @@ class PathSet:
         self.duplicates: frozenset[int] = frozenset()
 
     def add(self, path: str) -> None:
-        self._hashes.append(hash(path))
+        self._hashes.append(path_key(path))
+        self._sorted = False
+
+    def extend(self, keys: array) -> None:
+        """Add paths already turned into keys (by `path_key`, in a worker)."""
+        self._hashes.extend(keys)
         self._sorted = False
 
     def __len__(self) -> int:
@@ -120,12 +133,12 @@ class PathSet:
 
     def __contains__(self, path: object) -> bool:
         self.freeze()
-        value = hash(path)
+        value = path_key(path)
         at = bisect_left(self._hashes, value)
         return at < len(self._hashes) and self._hashes[at] == value
 
     def check_unique(self, path: str) -> None:
-        if self.duplicates and hash(path) in self.duplicates:
+        if self.duplicates and path_key(path) in self.duplicates:
             raise UnsafeOutputPath(f"two files would be written to {path!r}")
 
 
@@ -252,16 +265,17 @@ class Staging:
             self._folders.add(folder)
         return target
 
-    def commit(self, expected: PathSet | None = None) -> None:
+    def commit(self, expected: PathSet | None = None, workers: int = 1) -> None:
         """Make the staged site the output. An incremental build passes `expected`, every
-        path of the new site (written or kept); without it the staging folder is the site."""
+        path of the new site (written or kept); without it the staging folder is the site.
+        `workers` processes look for strays in a large output."""
         try:
-            self._commit(expected)
+            self._commit(expected, workers)
         finally:
             _unlock(self._held)
             self._held = None
 
-    def _commit(self, expected: PathSet | None) -> None:
+    def _commit(self, expected: PathSet | None, workers: int) -> None:
         if self.previous is None or expected is None:
             _make_readable(self.root)
             _swap(self.root, self.output)
@@ -270,11 +284,7 @@ class Staging:
         staged = [path for path, _ in _files(self.root)]
         for path in staged:
             expected.check_unique(path)
-        strays = []
-        for path, regular in _files(self.output):
-            expected.check_unique(path)
-            if not regular or path not in expected:
-                strays.append(path)
+        strays = find_strays(self.output, expected, workers)
         if len(staged) <= IN_PLACE_SHARE * len(expected) and \
                 not _blocked(self.output, staged):
             journal = self.output.parent / f"{JOURNAL_PREFIX}{self.output.name}"
@@ -326,11 +336,11 @@ def _lexical_target(root: Path, relative: str) -> Path:
     return root.joinpath(*_checked_parts(relative))
 
 
-def _files(root: Path | str) -> Iterator[tuple[str, bool]]:
-    """(relative POSIX path, is a regular file) for everything under `root` that is not a
-    folder — symbolic links included, never followed. Types come from the folder listing,
-    so this costs no system call per file."""
-    stack = [""]
+def _files(root: Path | str, start: str = "") -> Iterator[tuple[str, bool]]:
+    """(relative POSIX path, is a regular file) for everything under `root` (or its folder
+    `start`, ending in "/") that is not a folder — symbolic links included, never followed.
+    Types come from the folder listing, so this costs no system call per file."""
+    stack = [start]
     while stack:
         prefix = stack.pop()
         try:
@@ -343,6 +353,64 @@ def _files(root: Path | str) -> Iterator[tuple[str, bool]]:
                 stack.append(relative + "/")
             else:
                 yield relative, entry.is_file(follow_symlinks=False)
+
+
+def find_strays(output: Path, expected: PathSet, workers: int = 1) -> list[str]:
+    """Everything in `output` that is not a regular file at a path of `expected` (which
+    must be complete); raises UnsafeOutputPath for a path that two files claim.
+
+    A large output is split into its record folders (the children of any folder with many
+    entries), which `workers` processes walk in parallel."""
+    expected.freeze()  # before the workers fork, so they inherit the sorted keys
+    strays: list[str] = []
+    roots: list[str] = []
+    _split(str(output), "", expected, strays, roots, depth=0)
+    if len(roots) < SPLIT_MIN_FOLDERS:
+        workers = 1
+    size = max(1, -(-len(roots) // (workers * 16)))
+    chunks = [roots[i:i + size] for i in range(0, len(roots), size)]
+    for found in imap_ordered(_strays_under, chunks, (str(output), expected), workers):
+        strays += found
+    return strays
+
+
+SPLIT_MIN_FOLDERS = 5000  # below this many record folders, one process walks them all
+_COLLECTION = 64  # a folder with this many entries holds records: its children are split
+
+
+def _split(root: str, prefix: str, expected: PathSet, strays: list[str], roots: list[str],
+           depth: int) -> None:
+    """Check the files of `prefix`; its sub-folders become walk roots, except in a small
+    folder near the top (a language or section folder), which is split further."""
+    try:
+        entries = list(os.scandir(os.path.join(root, prefix) if prefix else root))
+    except FileNotFoundError:
+        return
+    small = len(entries) < _COLLECTION and depth < 3
+    for entry in entries:
+        relative = f"{prefix}{entry.name}"
+        if entry.is_dir(follow_symlinks=False):
+            if small:
+                _split(root, relative + "/", expected, strays, roots, depth + 1)
+            else:
+                roots.append(relative + "/")
+        else:
+            _check(relative, entry.is_file(follow_symlinks=False), expected, strays)
+
+
+def _strays_under(context: tuple[str, PathSet], prefixes: list[str]) -> list[str]:
+    root, expected = context
+    strays: list[str] = []
+    for prefix in prefixes:
+        for path, regular in _files(root, prefix):
+            _check(path, regular, expected, strays)
+    return strays
+
+
+def _check(path: str, regular: bool, expected: PathSet, strays: list[str]) -> None:
+    expected.check_unique(path)
+    if not regular or path not in expected:
+        strays.append(path)
 
 
 def _blocked(output: Path, staged: list[str]) -> bool:

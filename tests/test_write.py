@@ -252,3 +252,29 @@ def test_a_large_change_on_a_file_system_without_hard_links_copies(
     _incremental(out, files)
     assert _tree(out) == files
     assert (out / "a/000/index.html").stat().st_mtime_ns == kept
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_strays_are_found_alike_by_one_or_several_processes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    monkeypatch.setattr(write, "SPLIT_MIN_FOLDERS", 1)
+    monkeypatch.setattr("generator.parallel.MIN_ITEMS_PER_WORKER", 1)
+    out = tmp_path / "output"
+    expected = PathSet()
+    for i in range(150):  # record folders: many entries in a/ and en/a/
+        for path in (f"a/{i:03d}/index.html", f"a/{i:03d}/sub/page.html",
+                     f"en/a/{i:03d}/index.html"):
+            (out / path).parent.mkdir(parents=True, exist_ok=True)
+            (out / path).write_text("x")
+            expected.add(path)
+    (out / "index.html").write_text("x")
+    expected.add("index.html")
+    strays = ["a/007/sub/left.html", "en/a/149/extra.txt", "en/stray.txt", "a/010/link"]
+    for path in strays[:-1]:
+        (out / path).write_text("x")
+    (out / "a/010/link").symlink_to(out / "index.html")  # a link is never a site file
+    expected.add("gone/elsewhere.html")  # expected but absent: not a stray
+    assert sorted(write.find_strays(out, expected, workers)) == sorted(strays)
+    expected.add("a/100/index.html")  # two files claim one path
+    with pytest.raises(UnsafeOutputPath, match="two files"):
+        write.find_strays(out, expected, workers)
