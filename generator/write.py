@@ -103,39 +103,52 @@ def path_key(path: str) -> int:
 
 class PathSet:
     """The relative paths of the new site, kept as 64-bit hashes: a set of strings would
-    cost ~130 MB at 100,000 awards (1.3 million files), this costs 8 bytes a path."""
+    cost ~130 MB at 100,000 awards (1.3 million files), this costs 8 bytes a path. The
+    hashes are spread over buckets by their low bits, so sorting one bucket never needs
+    more than a sliver of the set as Python integers."""
+
+    _BUCKETS = 256
 
     def __init__(self) -> None:
-        self._hashes = array("q")
+        self._buckets = [array("q") for _ in range(self._BUCKETS)]
         self._sorted = True
         self.duplicates: frozenset[int] = frozenset()
 
     def add(self, path: str) -> None:
-        self._hashes.append(path_key(path))
+        key = path_key(path)
+        self._buckets[key % self._BUCKETS].append(key)
         self._sorted = False
 
     def extend(self, keys: array) -> None:
         """Add paths already turned into keys (by `path_key`, in a worker)."""
-        self._hashes.extend(keys)
+        buckets, count = self._buckets, self._BUCKETS
+        for key in keys:
+            buckets[key % count].append(key)
         self._sorted = False
 
     def __len__(self) -> int:
-        return len(self._hashes)
+        return sum(len(bucket) for bucket in self._buckets)
 
     def freeze(self) -> None:
         """Sort for lookups and note hashes that occur twice (two files, one path)."""
-        if not self._sorted:
-            self._hashes = array("q", sorted(self._hashes))
-            self._sorted = True
-            hashes = self._hashes
-            self.duplicates = frozenset(hashes[i] for i in range(1, len(hashes))
-                                        if hashes[i] == hashes[i - 1])
+        if self._sorted:
+            return
+        twice = set()
+        for number, bucket in enumerate(self._buckets):
+            ordered = array("q", sorted(bucket))
+            if len(set(ordered)) < len(ordered):  # rare: then find which
+                twice.update(ordered[i] for i in range(1, len(ordered))
+                             if ordered[i] == ordered[i - 1])
+            self._buckets[number] = ordered
+        self._sorted = True
+        self.duplicates = frozenset(twice)
 
     def __contains__(self, path: object) -> bool:
         self.freeze()
-        value = path_key(path)
-        at = bisect_left(self._hashes, value)
-        return at < len(self._hashes) and self._hashes[at] == value
+        key = path_key(path)  # type: ignore[arg-type]
+        bucket = self._buckets[key % self._BUCKETS]
+        at = bisect_left(bucket, key)
+        return at < len(bucket) and bucket[at] == key
 
     def check_unique(self, path: str) -> None:
         if self.duplicates and path_key(path) in self.duplicates:
