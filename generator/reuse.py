@@ -89,7 +89,7 @@ class Fingerprinter:
             return ("dict", tuple(sorted((repr(self._token(key)), self._token(item))
                                          for key, item in value.items())))
         if isinstance(value, (set, frozenset)):
-            return ("set", tuple(sorted(repr(self._token(item)) for item in value)))
+            return (kind.__name__, tuple(sorted(repr(self._token(item)) for item in value)))
         if isinstance(value, Path):
             # what a path contributes to the output is the file's content
             return ("path", hashlib.sha256(value.read_bytes()).digest() if value.is_file()

@@ -167,6 +167,31 @@ def test_fingerprints_see_nested_changes_and_ignore_identity() -> None:
     assert prints.of(("ab", "c")) != prints.of(("a", "bc"))
 
 
+def test_fingerprints_tell_types_apart_and_ignore_dict_order() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Text:
+        values: dict
+
+    @dataclass(frozen=True)
+    class Record:  # a record (it has an id): hashed once, then remembered
+        id: str
+        text: Text
+
+    prints = Fingerprinter()
+    values = [1, True, 1.0, "1", None, b"1", (1,), [1], {"a": 1}, {1: "a"}, {1}, frozenset({1})]
+    assert len({prints.of(v) for v in values}) == len(values)
+    assert prints.of(Text({"nl": "x", "en": "y"})) == prints.of(Text({"en": "y", "nl": "x"}))
+    assert prints.of({1: "a", "1": "a"}) == prints.of({"1": "a", 1: "a"})  # mixed keys
+    assert prints.of(Text({"nl": "x"})) != prints.of(Text({"nl": "y"}))
+    record = Record("r1", Text({"nl": "x"}))
+    first = prints.of(record)
+    assert prints.of((record, record)) == Fingerprinter().of((record, record))
+    assert prints.of(record) == first == Fingerprinter().of(Record("r1", Text({"nl": "x"})))
+    assert prints.of(Record("r2", Text({"nl": "x"}))) != first
+
+
 def test_a_theme_that_lists_every_learner_on_award_pages_gets_them_remade(
         site: Path, tmp_path: Path, keyring) -> None:
     theme = tmp_path / "themes/telling/templates"
