@@ -29,6 +29,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TELEPHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")  # E.164, as OB 2.0 `telephone` asks
 _DID = re.compile(DID_PATTERN)
 _DURATION = re.compile(DURATION_PATTERN)
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")  # \s: what str.isspace calls space
 DEFAULT_LANGUAGES = ("nl", "en")
 
 
@@ -292,7 +293,7 @@ def _describe(value: Any) -> str:
 
 def url_problem(text: str) -> str:
     """Why `text` is not an absolute http(s) URL we can publish, or '' if it is fine."""
-    if any(c.isspace() or ord(c) < 32 for c in text):
+    if _SPACE_OR_CONTROL.search(text):
         return "it contains spaces or control characters"
     try:
         parts = urlsplit(text)

@@ -232,3 +232,15 @@ def test_all_problems_reported_at_once(tmp_path: Path) -> None:
     assert "'identifier' must be an e-mail address, a URL or a DID" in text
     assert "unknown badge 'nope'" in text
     assert "2 errors found; nothing was written." in text
+
+
+def test_urls_with_any_space_or_control_character_are_refused() -> None:
+    import sys
+
+    from generator.validate import url_problem
+    refused = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace() or ord(c) < 32]
+    assert len(refused) > 32 and "\u00a0" in refused and "\u3000" in refused
+    for char in refused:
+        assert url_problem(f"https://example.org/a{char}b") == \
+            "it contains spaces or control characters", repr(char)
+    assert url_problem("https://example.org/a\u00e9b") == ""
