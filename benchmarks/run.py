@@ -49,11 +49,12 @@ def run_build(content: Path, output: Path, keys: Path, cache: Path, workers: int
     return seconds, result.stdout
 
 
-def _floor_one(context: tuple, award) -> int:
+def _floor_one(context: tuple, index: int) -> int:
     from generator import media
     from generator.credentials import award_files
     from generator.render import Page
     site, keyring, renderer, did, out = context
+    award = site.awards[index]  # by index, as the build does: workers share the forked site
     files, (jws, credential) = award_files(site, award, keyring, did, None)
     made, _svg = media.award_media(site, award, jws, credential, None)
     page = Page("award.html", f"a/{award.id}/", {"award": award, "links": {},
@@ -83,7 +84,8 @@ def floor_seconds(content: Path, keys: Path, workers: int, scratch: Path) -> flo
     out = scratch / "floor"
 
     start = time.perf_counter()
-    map_ordered(_floor_one, list(site.awards), (site, keyring, renderer, did, out), workers)
+    map_ordered(_floor_one, range(len(site.awards)), (site, keyring, renderer, did, out),
+                workers)
     return time.perf_counter() - start
 
 
