@@ -78,6 +78,8 @@ class Fingerprinter:
             return value
         if kind is tuple or kind is list:
             return (kind.__name__, tuple([self._token(item) for item in value]))
+        if isinstance(value, (tuple, list)):  # a named tuple, a list subclass: look inside
+            return (kind.__qualname__, tuple([self._token(item) for item in value]))
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return ("obj", self._object(value)) if self._entity(kind) else self._fields_of(value)
         if isinstance(value, bytes):
@@ -86,8 +88,10 @@ class Fingerprinter:
             if all(type(key) is str for key in value):  # the usual case: no repr per key
                 return ("dict", tuple([(key, self._token(item))
                                        for key, item in sorted(value.items())]))
-            return ("dict", tuple(sorted((repr(self._token(key)), self._token(item))
-                                         for key, item in value.items())))
+            # keys of other types by their repr, under their own tag (so {1: x} is not
+            # {"1": x}); sorted by the whole pair, as two keys may share a repr (nan)
+            return ("dict*", tuple(sorted(((repr(self._token(key)), self._token(item))
+                                          for key, item in value.items()), key=repr)))
         if isinstance(value, (set, frozenset)):
             return (kind.__name__, tuple(sorted(repr(self._token(item)) for item in value)))
         if isinstance(value, Path):

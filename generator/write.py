@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from generator.parallel import imap_ordered
+from generator.parallel import MIN_ITEMS_PER_WORKER, imap_ordered
 
 try:
     import fcntl
@@ -380,7 +380,8 @@ def find_strays(output: Path, expected: PathSet, workers: int = 1) -> list[str]:
     _split(str(output), "", expected, strays, roots, depth=0)
     if len(roots) < SPLIT_MIN_FOLDERS:
         workers = 1
-    size = max(1, -(-len(roots) // (workers * 16)))
+    # enough chunks for imap_ordered to use its workers, and to even out folder sizes
+    size = max(1, len(roots) // max(2 * MIN_ITEMS_PER_WORKER, workers * 16))
     chunks = [roots[i:i + size] for i in range(0, len(roots), size)]
     for found in imap_ordered(_strays_under, chunks, (str(output), expected), workers):
         strays += found

@@ -184,6 +184,15 @@ def test_fingerprints_tell_types_apart_and_ignore_dict_order() -> None:
     assert len({prints.of(v) for v in values}) == len(values)
     assert prints.of(Text({"nl": "x", "en": "y"})) == prints.of(Text({"en": "y", "nl": "x"}))
     assert prints.of({1: "a", "1": "a"}) == prints.of({"1": "a", 1: "a"})  # mixed keys
+    assert prints.of({1: "x"}) != prints.of({"1": "x"})
+    assert prints.of({"'a'": 1, "1": 2}) != prints.of({"a": 1, 1: 2})
+    nan = float("nan")
+    prints.of({nan: "a", float("nan"): ("x",), 1: 2})  # keys with one repr: no TypeError
+
+    from collections import namedtuple
+    Pair = namedtuple("Pair", "left right")
+    assert prints.of(Pair(1, "a")) != prints.of((1, "a"))
+    assert prints.of(Pair(1, "a")) != prints.of(Pair(1, "b"))
     assert prints.of(Text({"nl": "x"})) != prints.of(Text({"nl": "y"}))
     record = Record("r1", Text({"nl": "x"}))
     first = prints.of(record)
@@ -227,3 +236,14 @@ def test_a_warm_rebuild_updates_in_place_and_drops_stray_and_withdrawn_files(
     assert tree(out) == tree(tmp_path / "cold")
     assert not (out / "a/wp-0003").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rugzak-")]
+
+
+def test_a_file_named_inside_a_named_tuple_is_fingerprinted_by_its_content(
+        tmp_path: Path) -> None:
+    from collections import namedtuple
+    Asset = namedtuple("Asset", "name file")
+    image = tmp_path / "logo.png"
+    image.write_bytes(b"one")
+    before = Fingerprinter().of(Asset("logo", image))
+    image.write_bytes(b"two")
+    assert Fingerprinter().of(Asset("logo", image)) != before

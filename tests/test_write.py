@@ -8,6 +8,7 @@ from typing import Iterator
 import pytest
 
 from generator import write
+from generator.parallel import MIN_ITEMS_PER_WORKER
 from generator.write import OutputFile, PathSet, Staging, UnsafeOutputPath, write_site
 
 
@@ -258,7 +259,13 @@ def test_a_large_change_on_a_file_system_without_hard_links_copies(
 def test_strays_are_found_alike_by_one_or_several_processes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
     monkeypatch.setattr(write, "SPLIT_MIN_FOLDERS", 1)
-    monkeypatch.setattr("generator.parallel.MIN_ITEMS_PER_WORKER", 1)
+    calls = []
+
+    def spy(function, items, context, count):  # type: ignore[no-untyped-def]
+        calls.append((len(items), count))
+        return write_imap(function, items, context, count)
+    write_imap = write.imap_ordered
+    monkeypatch.setattr(write, "imap_ordered", spy)
     out = tmp_path / "output"
     expected = PathSet()
     for i in range(150):  # record folders: many entries in a/ and en/a/
@@ -275,6 +282,8 @@ def test_strays_are_found_alike_by_one_or_several_processes(
     (out / "a/010/link").symlink_to(out / "index.html")  # a link is never a site file
     expected.add("gone/elsewhere.html")  # expected but absent: not a stray
     assert sorted(write.find_strays(out, expected, workers)) == sorted(strays)
+    # the record folders were split into enough chunks for the workers to be used
+    assert calls[0][0] >= 2 * MIN_ITEMS_PER_WORKER and calls[0][1] == workers
     expected.add("a/100/index.html")  # two files claim one path
     with pytest.raises(UnsafeOutputPath, match="two files"):
         write.find_strays(out, expected, workers)
