@@ -7,9 +7,10 @@ Rugzak's own code and data, the keys) — and the previous build's index (an SQL
 cache folder, one per output folder) remembers, per unit, the fingerprint and the files it
 wrote with their sizes and modification times. A unit with the same fingerprint whose files
 are still exactly there (size and mtime match, so a hand-edited or deleted output file is
-noticed) is hard-linked from the current output into the staging folder instead of being
-signed, drawn and rendered again. The swap stays atomic, and unchanged files keep their
-inode and mtime, so deploy tools (rsync, Git) see only what really changed.
+noticed) keeps its files where they are instead of being signed, drawn and rendered again
+(generator/write.py updates the output in place, with a journal, or swaps it whole after
+a large change). Unchanged files keep their inode and mtime, so deploy tools (rsync, Git)
+see only what really changed.
 
 The output guard's inputs (learner identifiers, public addresses, keys) are fingerprinted as
 well: when they change, reused files are read and checked again before they are published.
