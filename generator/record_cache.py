@@ -5,11 +5,14 @@ and device — taken before it is read. Only a change of all of those without a 
 content could fool this, and `ctime` cannot be set back by hand. As Git does for its index
 ("racy git"), a file modified within the last two seconds is not remembered: on file systems
 with coarse timestamps it could still change within the same tick. Entries are made by this
-version of Rugzak's code only (its digest is in the file). One cache file per content folder,
-in the cache folder; replaced atomically, and only when something changed.
+version of Rugzak's code only (its digest is stored beside them).
 
-The file is JSON with tagged values (dates, times, bytes, tuples), never pickle: a cache
-folder restored from somewhere else (a CI cache) must not be able to run code.
+One SQLite database per content folder, in the cache folder, one row per record file. Why
+not one JSON file: a build that changed one record of 100,000 would rewrite the whole file,
+and reading it would decode every record at once (memory that grows with the site). Here a
+record is decoded only when asked for, and a build writes only the rows that changed.
+Values are JSON with tagged dates, times, bytes and tuples, never pickle: a cache folder
+restored from somewhere else (a CI cache) must not be able to run code.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import base64
 import hashlib
 import json
 import os
+import sqlite3
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -27,6 +31,9 @@ from generator.cache import code_digest
 
 _RACY_NS = 2_000_000_000
 Stamp = tuple[int, int, int, int, int]
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+           "CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, stamp TEXT NOT NULL, "
+           "value TEXT NOT NULL) WITHOUT ROWID;")
 
 
 def stamp(path: Path) -> Stamp:
@@ -35,97 +42,186 @@ def stamp(path: Path) -> Stamp:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
 
 
+def _key(path: Path) -> str | None:
+    """The row key of a file: its path, when SQLite can store it (UTF-8)."""
+    key = str(path)
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return None  # a name with undecodable bytes: that file is parsed each time
+    return key
+
+
+def _stamp_text(current: Stamp) -> str:
+    return ",".join(map(str, current))
+
+
 class RecordCache:
-    """Values of unchanged record files from the last load of the same content folder."""
+    """Values of unchanged record files from earlier loads of the same content folder.
+
+    Any database problem (locked by another build, damaged, a full disk) turns the cache off
+    for this load: it only saves time."""
 
     def __init__(self, folder: Path | None, root: Path):
         self.path = None if folder is None else folder / "records" / (
-            hashlib.sha256(str(root.absolute()).encode("utf-8")).hexdigest()[:20] + ".json")
-        self._old: dict[str, tuple[Stamp, Any]] = self._read()
-        self._new: dict[str, tuple[Stamp, Any]] = {}
+            hashlib.sha256(str(root.absolute()).encode("utf-8")).hexdigest()[:20] + ".sqlite3")
+        self._db: sqlite3.Connection | None = None
+        self._pending: list[tuple[str, str, str]] = []
+        # hashes of the paths asked for that have (or will have) a row: what is not among
+        # them when the table has more rows is a file that is gone, whose row is dropped
+        self._kept: set[int] = set()
         self._now = time.time_ns()
+        # Files are asked for in name order, folder by folder: rows are read in the same
+        # order from one cursor (a merge, ~10x cheaper than a query per file).
+        self._rows: sqlite3.Cursor | None = None
+        self._ahead: tuple[str, str, str] | None = None
+        self._last = ""
+        if self.path is not None:
+            self._db = self._open(self.path)
 
-    def _read(self) -> dict[str, tuple[Stamp, Any]]:
-        if self.path is None:
-            return {}
-        try:
-            with open(self.path, "rb") as handle:
-                digest, entries = json.load(handle)
-            if digest != code_digest() or not isinstance(entries, dict):
-                return {}
-            return {path: (tuple(stamp), _decode(value))
-                    for path, (stamp, value) in entries.items()}
-        except Exception:  # noqa: BLE001 - missing, damaged or old: it only costs time
-            return {}
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection | None:
+        for _attempt in range(2):
+            db = None
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(path, timeout=2.0, isolation_level=None)
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(_SCHEMA)
+                row = db.execute("SELECT value FROM meta WHERE key='code'").fetchone()
+                if row is None or row[0] != code_digest():
+                    # made by other code: its values may not be what this code parses
+                    db.execute("BEGIN IMMEDIATE")
+                    db.execute("DELETE FROM records")
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('code', ?)", (code_digest(),))
+                    db.execute("COMMIT")
+                return db
+            except sqlite3.OperationalError:  # locked by another build, unreadable, ...
+                if db is not None:
+                    db.close()
+                return None
+            except sqlite3.DatabaseError:  # damaged, or not a database: start again, once
+                if db is not None:
+                    db.close()
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError:
+                    return None
+            except OSError:
+                return None
+        return None
 
     def get(self, path: Path, current: Stamp) -> Any | None:
         """What `put` stored for this file when it had the stamp `current`, or None."""
-        entry = self._old.get(str(path))
-        if entry is None or entry[0] != current:
+        key = _key(path)
+        if self._db is None or key is None:
             return None
-        self._new[str(path)] = entry
-        return entry[1]
+        try:
+            row = self._row(key)
+            if row is None:
+                return None
+            self._kept.add(hash(key))
+            if row[1] != _stamp_text(current):
+                return None
+            return decode(row[2])
+        except (sqlite3.Error, ValueError, TypeError, KeyError):
+            return None  # a damaged row: the file is parsed again and the row replaced
+
+    def _row(self, key: str) -> tuple[str, str, str] | None:
+        """The row of `key`, read by moving forward through the table in path order."""
+        if self._rows is None or key < self._last:
+            if self._rows is not None:
+                self._rows.close()
+            self._rows = self._db.execute(  # type: ignore[union-attr]
+                "SELECT path, stamp, value FROM records WHERE path >= ? ORDER BY path", (key,))
+            self._ahead = self._rows.fetchone()
+        self._last = key
+        while self._ahead is not None and self._ahead[0] < key:
+            self._ahead = self._rows.fetchone()
+        return self._ahead if self._ahead is not None and self._ahead[0] == key else None
 
     def put(self, path: Path, current: Stamp, value: Any) -> None:
-        if self._now - max(current[1], current[2]) > _RACY_NS:
-            self._new[str(path)] = (current, value)
+        """Remember `value` for this file at stamp `current` (unless it changed just now)."""
+        if self._db is None or self._now - max(current[1], current[2]) <= _RACY_NS:
+            return
+        try:
+            text = encode(value)
+        except TypeError:
+            return  # a value JSON cannot carry: that file is parsed each time
+        key = _key(path)
+        if key is None:
+            return
+        self._pending.append((key, _stamp_text(current), text))
+        self._kept.add(hash(key))
 
     def save(self) -> None:
-        """Write the entries used or made by this load, when they differ from the last."""
-        if self.path is None or self._new.keys() == self._old.keys() and all(
-                self._new[key][0] == self._old[key][0] for key in self._new):
+        """Write the rows made by this load; drop the rows of files no longer asked for."""
+        if self._db is None:
             return
-        temp = self.path.with_suffix(f".{os.getpid()}.tmp")
+        count = "SELECT count(*) FROM records"
+        if self._rows is not None:
+            self._rows.close()  # (an open cursor keeps a read lock)
+            self._rows = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            entries = {}
-            for path, (current, value) in self._new.items():
-                try:
-                    entries[path] = (current, _encode(value))
-                except TypeError:
-                    continue  # a value JSON cannot carry: that file is parsed each time
-            with open(temp, "w", encoding="utf-8") as handle:
-                json.dump((code_digest(), entries), handle, ensure_ascii=False,
-                          separators=(",", ":"))
-            os.replace(temp, self.path)
-        except OSError:
-            temp.unlink(missing_ok=True)  # a cache only saves time
+            if not self._pending and self._db.execute(count).fetchone()[0] <= len(self._kept):
+                return  # nothing new, nothing gone: no write at all
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?)",
+                                 self._pending)
+            if self._db.execute(count).fetchone()[0] > len(self._kept):
+                gone = [(path,) for (path,) in self._db.execute("SELECT path FROM records")
+                        if hash(path) not in self._kept]
+                self._db.executemany("DELETE FROM records WHERE path=?", gone)
+            self._db.execute("COMMIT")
+        except sqlite3.Error:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+        finally:
+            self._pending.clear()
+            self._db.close()
+            self._db = None
 
 
-def _encode(value: Any) -> Any:
-    """A YAML value as JSON: str, numbers, booleans and None as they are, the rest tagged."""
+def encode(value: Any) -> str:
+    """A YAML value as JSON text (ASCII: no lone surrogate can reach SQLite)."""
+    return json.dumps(_tagged(value), separators=(",", ":"))
+
+
+def decode(text: str) -> Any:
+    """The value `encode` was given; raises ValueError or KeyError on damaged text."""
+    return json.loads(text, object_hook=_untag)
+
+
+# Types JSON has no word for become a one-key object whose key starts with NUL; no YAML
+# record of ours has such a key (a mapping that does is not cached, see `_tagged`).
+_TAGS = {"\0u": tuple, "\0t": datetime.fromisoformat, "\0D": date.fromisoformat,
+         "\0b": base64.b64decode}
+
+
+def _tagged(value: Any) -> Any:
     kind = type(value)
     if value is None or kind in (str, int, float, bool):
         return value
     if kind is list:
-        return ["l", [_encode(item) for item in value]]
-    if kind is dict and all(type(key) is str for key in value):
-        return ["d", {key: _encode(item) for key, item in value.items()}]
+        return [_tagged(item) for item in value]
+    if kind is dict and all(type(key) is str and key[:1] != "\0" for key in value):
+        return {key: _tagged(item) for key, item in value.items()}
     if kind is tuple:
-        return ["u", [_encode(item) for item in value]]
+        return {"\0u": [_tagged(item) for item in value]}
     if kind is datetime:
-        return ["t", value.isoformat()]
+        return {"\0t": value.isoformat()}
     if kind is date:
-        return ["D", value.isoformat()]
+        return {"\0D": value.isoformat()}
     if kind is bytes:
-        return ["b", base64.b64encode(value).decode("ascii")]
+        return {"\0b": base64.b64encode(value).decode("ascii")}
     raise TypeError(f"cannot cache a {kind.__name__}")
 
 
-def _decode(value: Any) -> Any:
-    if not isinstance(value, list):
-        return value
-    tag, payload = value
-    if tag == "l":
-        return [_decode(item) for item in payload]
-    if tag == "d":
-        return {key: _decode(item) for key, item in payload.items()}
-    if tag == "u":
-        return tuple(_decode(item) for item in payload)
-    if tag == "t":
-        return datetime.fromisoformat(payload)
-    if tag == "D":
-        return date.fromisoformat(payload)
-    if tag == "b":
-        return base64.b64decode(payload)
-    raise ValueError(f"unknown tag {tag!r}")
+def _untag(mapping: dict[str, Any]) -> Any:
+    if len(mapping) == 1:
+        ((key, payload),) = mapping.items()
+        if key[:1] == "\0":
+            return _TAGS[key](payload)
+    return mapping

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -96,11 +95,58 @@ def test_every_yaml_value_survives_the_cache() -> None:
 
     value = ("award", {"issued": datetime(2025, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=1))),
                        "day": date(2025, 3, 1), "naive": datetime(2025, 3, 1, 9, 30),
-                       "raw": b"\x00\xff", "list": [1, 2.5, True, None, "€ ok"],
+                       "raw": b"\x00\xff", "list": [1, 2.5, True, None, "€ ok", "\ud800"],
                        "nested": {"nl": "Tekst", "deep": [{"x": (1, 2)}]},
                        "tagged-looking": ["d", {"a": 1}]}, "body", 3)
-    decoded = record_cache._decode(json.loads(json.dumps(record_cache._encode(value))))
+    decoded = record_cache.decode(record_cache.encode(value))
     assert decoded == value
     assert type(decoded[1]["nested"]["deep"][0]["x"]) is tuple
-    with pytest.raises(TypeError):
-        record_cache._encode({"a set": {1, 2}})  # such a file is simply parsed each time
+    assert type(decoded[1]["tagged-looking"]) is list
+    for uncacheable in ({"a set": {1, 2}}, {"\0D": "2025-01-01"}, {1: "x"}):
+        with pytest.raises(TypeError):  # such a file is parsed each time
+            record_cache.encode(uncacheable)
+
+
+def _rows(cache: Path) -> dict[str, str]:
+    import sqlite3
+    (database,) = (cache / "records").glob("*.sqlite3")
+    with sqlite3.connect(database) as db:
+        return dict(db.execute("SELECT path, stamp FROM records"))
+
+
+def test_only_changed_rows_are_written_and_rows_of_deleted_files_are_dropped(
+        content: Path, tmp_path: Path, clock: _Clock) -> None:
+    cache = tmp_path / "cache"
+    cold, _ = load_content(content, cache)
+    first = _rows(cache)
+    assert len(first) == len(_records(cold))  # site, special files and records: one row each
+    learners = sorted((content / "learners").iterdir())
+    learners[0].write_text(learners[0].read_text() + "\n")
+    learners[1].unlink()
+    clock.wait()
+    load_content(content, cache)
+    second = _rows(cache)
+    assert str(learners[1]) not in second and str(learners[0]) in second
+    changed = {path for path in second if second[path] != first[path]}
+    assert changed == {str(learners[0])}
+
+
+def test_a_damaged_row_or_a_locked_database_only_costs_time(content: Path, tmp_path: Path,
+                                                            clock: _Clock) -> None:
+    import sqlite3
+    cache = tmp_path / "cache"
+    cold, _ = load_content(content, cache)
+    (database,) = (cache / "records").glob("*.sqlite3")
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE records SET value = '[\"?\", 1]'")  # an unknown tag in every row
+    warm, problems = load_content(content, cache)
+    assert not problems and _records(warm) == _records(cold)
+    locker = sqlite3.connect(database, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # another build holds it
+    try:
+        clock.wait()
+        held, problems = load_content(content, cache)
+        assert not problems and _records(held) == _records(cold)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
