@@ -8,9 +8,12 @@ invalid UTF-8 and YAML anchors/aliases (the "billion laughs" bomb needs them; re
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +73,13 @@ class RawRecord:
         except (_LoadProblem, OSError):
             return {}  # changed on disk since it was loaded: no line beats a wrong one
 
+    def slim(self) -> RawRecord:
+        """This record without its values (they live on cleaned), for later error messages:
+        it still names its file and finds lines, and a learner keeps its slug (its key)."""
+        slug = self.data.get("slug") if self.kind == "learner" else None
+        return dataclasses.replace(self, data={"slug": slug} if isinstance(slug, str) else {},
+                                   body=None)
+
     def line_of(self, path: FieldPath = ()) -> int:
         """Line of a field (or of its closest parent that has one); 1 when unknown."""
         lines = self.lines
@@ -82,12 +92,17 @@ class RawRecord:
 
 @dataclass(frozen=True)
 class LoadedContent:
-    """Everything read from a content folder."""
+    """Everything read from a content folder.
+
+    From `stream_content`, `records` can be iterated once: each record is read when it is
+    reached (so a build need not hold every record's raw values at once), and problems and
+    `seconds` grow as it goes."""
 
     root: Path
     site: RawRecord | None
-    records: tuple[RawRecord, ...]
+    records: Iterable[RawRecord]
     special: dict[str, RawRecord] = field(default_factory=dict)  # revocations, status
+    seconds: list[float] = field(default_factory=lambda: [0.0], compare=False)
 
 
 class _LoadProblem(Exception):
@@ -285,7 +300,16 @@ def load_content(root: Path, cache_folder: Path | None = None
 
     With `cache_folder`, records whose files did not change since the last load are taken
     from there instead of being parsed again (see generator/record_cache.py)."""
+    loaded, problems = stream_content(root, cache_folder)
+    return dataclasses.replace(loaded, records=tuple(loaded.records)), problems
+
+
+def stream_content(root: Path, cache_folder: Path | None = None
+                   ) -> tuple[LoadedContent, list[Diagnostic]]:
+    """Like `load_content`, but the records are read one by one as `records` is iterated;
+    their problems are added to the returned list as they are found."""
     problems: list[Diagnostic] = []
+    start = time.perf_counter()
     remembered = RecordCache(cache_folder, root)
     links = frozenset(find_links(root))
     escaping = {link for link in sorted(links) if not _inside(link, root)}
@@ -330,11 +354,18 @@ def load_content(root: Path, cache_folder: Path | None = None
             loaded_special = attempt(kind, path)
             if loaded_special is not None:
                 special[kind] = loaded_special
-    records: list[RawRecord] = []
-    for kind, (folder, extensions) in RECORD_FOLDERS.items():
-        for path in _record_files(root / folder, extensions):
-            record = attempt(kind, path)
-            if record is not None:
-                records.append(record)
-    remembered.save()
-    return LoadedContent(root, site, tuple(records), special), problems
+    seconds = [time.perf_counter() - start]
+
+    def records() -> Iterator[RawRecord]:
+        began = time.perf_counter()
+        for kind, (folder, extensions) in RECORD_FOLDERS.items():
+            for path in _record_files(root / folder, extensions):
+                record = attempt(kind, path)
+                if record is not None:
+                    seconds[0] += time.perf_counter() - began
+                    yield record
+                    began = time.perf_counter()
+        remembered.save()
+        seconds[0] += time.perf_counter() - began
+
+    return LoadedContent(root, site, records(), special, seconds), problems

@@ -33,7 +33,7 @@ _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")  # \s: what str.isspace calls s
 DEFAULT_LANGUAGES = ("nl", "en")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CleanRecord:
     """A record whose fields passed validation, with normalised values."""
 
@@ -85,8 +85,8 @@ class _Checker(StructuredFields):
                                + did_you_mean(str(lang), self.langs))
                 elif not isinstance(text, str) or not text.strip():
                     self.error(path + (lang,), f"'{name}.{lang}' must be non-empty text")
-                else:
-                    result[lang] = text
+                else:  # keyed by the site's own string: one "nl" for all records, not one each
+                    result[self.langs[self.langs.index(lang)]] = text
             if self.langs[0] not in value:
                 self.error(path, f"'{name}' has no text in the default language "
                            f"'{self.langs[0]}'", "the default language is the fallback "
@@ -385,8 +385,38 @@ def _site_languages(site: RawRecord, problems: list[Diagnostic]) -> tuple[str, .
     return languages or DEFAULT_LANGUAGES
 
 
-def _record_key(record: RawRecord) -> str:
-    slug = record.data.get("slug")
+class _Sources:
+    """Where each record came from, for error messages: its file, and a line when asked.
+
+    A cleaned record stands for itself (its raw values are not kept: they would double the
+    memory of a large site); a record that failed keeps a slim raw copy, so its id still
+    counts as known and its errors do not multiply."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._by_path: dict[Path, CleanRecord | RawRecord] = {}
+
+    def add(self, record: CleanRecord | RawRecord) -> None:
+        self._by_path[record.path] = record
+
+    def __getitem__(self, path: Path) -> RawRecord:
+        return self.raw(self._by_path[path])
+
+    def raw(self, record: CleanRecord | RawRecord) -> RawRecord:
+        """The record as loaded (values left out): it names the file and finds lines."""
+        if isinstance(record, RawRecord):
+            return record
+        return RawRecord(record.kind, record.id, record.path, record.display, {},
+                         root=self.root)
+
+    def all(self) -> list[CleanRecord | RawRecord]:
+        """Every loaded record, by file name as shown."""
+        return sorted(self._by_path.values(), key=lambda r: r.display)
+
+
+def _record_key(record: CleanRecord | RawRecord) -> str:
+    data = record.data if isinstance(record, RawRecord) else record.values
+    slug = data.get("slug")
     return slug if record.kind == "learner" and isinstance(slug, str) else record.id
 
 
@@ -401,8 +431,8 @@ def _endorsement_subjects(record: CleanRecord, base_urls: set[str]) -> set[str]:
             | {site_did(base) for base in base_urls})
 
 
-def _check_endorsements(records: list[CleanRecord], pools: dict[str, dict[str, RawRecord]],
-                        raw: dict[Path, RawRecord], base_urls: set[str], now: datetime,
+def _check_endorsements(records: list[CleanRecord],
+                        pools: dict[str, dict[str, CleanRecord | RawRecord]], raw: _Sources, base_urls: set[str], now: datetime,
                         problems: list[Diagnostic]) -> None:
     for record in (r for r in records if r.kind == "endorsement"):
         source = raw[record.path]
@@ -430,7 +460,7 @@ def _check_endorsements(records: list[CleanRecord], pools: dict[str, dict[str, R
                                            "hosted (not signed by the endorser)"))
 
 
-def _cross_check(site: CleanRecord, records: list[CleanRecord], raw: dict[Path, RawRecord],
+def _cross_check(site: CleanRecord, records: list[CleanRecord], raw: _Sources,
                  now: datetime, problems: list[Diagnostic],
                  base_urls: set[str] | None = None) -> None:
     """Unique ids, references between records, and date order.
@@ -438,11 +468,12 @@ def _cross_check(site: CleanRecord, records: list[CleanRecord], raw: dict[Path, 
     Pools of known ids come from every *loaded* record, so a record with a bad field does not
     also make every reference to it look unknown.
     """
-    def error(record: RawRecord, field: str, message: str, hint: str = "") -> None:
-        problems.append(Diagnostic(record.display, record.line_of((field,)), message, hint))
+    def error(record: CleanRecord | RawRecord, field: str, message: str, hint: str = "") -> None:
+        problems.append(Diagnostic(record.display, raw.raw(record).line_of((field,)), message,
+                                   hint))
 
-    pools: dict[str, dict[str, RawRecord]] = {k: {} for k in SPECS}
-    for record in sorted(raw.values(), key=lambda r: r.display):
+    pools: dict[str, dict[str, CleanRecord | RawRecord]] = {k: {} for k in SPECS}
+    for record in raw.all():
         if record.kind == "site":
             continue
         key = _record_key(record)
@@ -458,7 +489,7 @@ def _cross_check(site: CleanRecord, records: list[CleanRecord], raw: dict[Path, 
     def reference(record: CleanRecord, field: str, kind: str) -> None:
         value = record.values.get(field)
         if value is not None and value not in pools[kind]:
-            error(raw[record.path], field, f"unknown {kind} '{value}'",
+            error(record, field, f"unknown {kind} '{value}'",
                   did_you_mean(value, pools[kind]) or f"no {kind} record has that id")
 
     reference(site, "issuer", "issuer")
@@ -474,11 +505,11 @@ def _cross_check(site: CleanRecord, records: list[CleanRecord], raw: dict[Path, 
         reference(record, "badge", "badge")
         issued, expires = record.values.get("issued"), record.values.get("expires")
         if issued and issued > now:
-            error(raw[record.path], "issued",
+            error(record, "issued",
                   f"'issued' is in the future ({issued.date().isoformat()})",
                   "badges cannot be awarded ahead of time; verifiers reject them")
         if issued and expires and expires <= issued:
-            error(raw[record.path], "expires", "'expires' must be after 'issued'")
+            error(record, "expires", "'expires' must be after 'issued'")
 
 
 def _clean_revocations(record: RawRecord | None, languages: tuple[str, ...], root: Path,
@@ -587,16 +618,20 @@ def validate_content(loaded: LoadedContent, now: datetime,
                                        "'base_url' must not have a ?query or #fragment"))
         site.values["base_url"] = url if url.endswith("/") else url + "/"
         site.values.setdefault("languages", languages)
-    raw_by_path = {r.path: r for r in loaded.records}
-    cleaned = [c for r in loaded.records
-               if (c := _clean_record(r, languages, loaded.root, problems)) is not None]
+    sources = _Sources(loaded.root)
+    cleaned: list[CleanRecord] = []
+    for record in loaded.records:  # one by one: a record's raw values are dropped once cleaned
+        clean = _clean_record(record, languages, loaded.root, problems)
+        if clean is not None:
+            cleaned.append(clean)
+        sources.add(clean or record.slim())
     if site is not None:
-        raw_by_path[site.path] = site_raw
+        sources.add(site_raw)
         published = loaded.site.data.get("base_url")
         base_urls = {site.values["base_url"]}
         if isinstance(published, str) and not url_problem(published):
             base_urls.add(published if published.endswith("/") else published + "/")
-        _cross_check(site, cleaned, raw_by_path, now, problems, base_urls)
+        _cross_check(site, cleaned, sources, now, problems, base_urls)
     awards = {r.id: r for r in cleaned if r.kind == "award"}
     revocations = _clean_revocations(loaded.special.get("revocations"), languages, loaded.root,
                                      awards, problems)

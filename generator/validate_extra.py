@@ -189,9 +189,11 @@ def check_signed_endorsement(document: dict, expected_subjects: set[str], now: d
     return "; ".join(failures) if failures or not report.valid else None
 
 
-def cross_check_paths(records: list, pools: dict[str, dict], raw: dict[Path, Any],
+def cross_check_paths(records: list, pools: dict[str, dict], raw: Any,
                       problems: list[Diagnostic]) -> None:
-    """Paths name existing badges; prerequisites name existing badges and have no cycle."""
+    """Paths name existing badges; prerequisites name existing badges and have no cycle.
+
+    `raw[path]` gives the loaded record of a file (for the line of a field)."""
     badges = pools["badge"]
 
     def unknown(record: Any, line: int, badge_id: str, what: str) -> None:
@@ -201,14 +203,15 @@ def cross_check_paths(records: list, pools: dict[str, dict], raw: dict[Path, Any
 
     requires: dict[str, tuple[str, ...]] = {}
     for record in records:
-        source = raw[record.path]
         if record.kind == "badge":
             requires[record.id] = record.values.get("requires", ())
             for other in requires[record.id]:
                 if other not in badges:
-                    unknown(source, source.line_of(("requires",)), other, "'requires'")
+                    unknown(record, raw[record.path].line_of(("requires",)), other,
+                            "'requires'")
         if record.kind != "path":
             continue
+        source = raw[record.path]
         for number, step in enumerate(record.values["steps"], start=1):
             for badge_id in step["badges"]:
                 if badge_id not in badges:
@@ -219,6 +222,6 @@ def cross_check_paths(records: list, pools: dict[str, dict], raw: dict[Path, Any
     for cycle in prerequisite_cycles(requires):
         first = badges.get(cycle[0])
         if first is not None:
-            problems.append(Diagnostic(first.display, first.line_of(("requires",)),
+            problems.append(Diagnostic(first.display, raw[first.path].line_of(("requires",)),
                                        "prerequisite cycle: " + " → ".join(cycle),
                                        "a badge cannot (indirectly) require itself"))

@@ -1,12 +1,13 @@
 """Validation: one test per kind of bad input, asserting the message users see."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from conftest import NOW, make_site, png_bytes
 from generator.errors import format_diagnostics
-from generator.load import load_content
+from generator.load import load_content, stream_content
 from generator.validate import validate_content
 
 
@@ -16,6 +17,9 @@ def problems_for(tmp_path: Path, files: dict, base_url: str | None = None) -> st
     valid, more = validate_content(loaded, NOW, base_url)
     text = format_diagnostics(problems + more)
     assert (valid is None) == bool(more) and (valid is not None or text), text
+    streamed, problems = stream_content(content)  # as a build reads: record by record
+    _, more = validate_content(streamed, NOW, base_url)
+    assert format_diagnostics(problems + more) == text
     return text
 
 
@@ -244,3 +248,35 @@ def test_urls_with_any_space_or_control_character_are_refused() -> None:
         assert url_problem(f"https://example.org/a{char}b") == \
             "it contains spaces or control characters", repr(char)
     assert url_problem("https://example.org/a\u00e9b") == ""
+
+
+def test_a_build_holds_one_raw_record_at_a_time(tmp_path: Path) -> None:
+    """Records stream from the loader through validation: each one's raw values are gone
+    before the next is read (they would double the memory of a large site)."""
+    import gc
+    import weakref
+
+    content = make_site(tmp_path, {
+        "awards/broken.yaml": "learner: nobody\n",
+        "awards/wp-0002.yaml": "learner: jan\nbadge: lassen-basis\nissued: 2025-04-01\n"
+                               "expires: 2026-01-01\nnarrative: {nl: Goed, en: Good}\n"
+                               "badge: twice\n",
+        "awards/wp-0003.yaml": "# who?\nlearner: nobody\nbadge: lassen-basis\n"
+                               "issued: 2025-04-01\n"})
+    loaded, problems = stream_content(content)
+    alive: list[weakref.ref] = []
+
+    def watched():
+        for record in loaded.records:
+            gc.collect()  # (the one just handed out is still named by the loops' variables)
+            assert sum(ref() is not None for ref in alive[:-1]) == 0
+            alive.append(weakref.ref(record))
+            yield record
+
+    valid, more = validate_content(replace(loaded, records=watched()), NOW)
+    assert len(alive) > 5 and valid is None
+    text = format_diagnostics(problems + more)
+    assert "content/awards/wp-0003.yaml:2: error: unknown learner 'nobody'" in text
+    assert "content/awards/wp-0002.yaml:6: error: YAML syntax error" in text or (
+        "content/awards/wp-0002.yaml:6: error: field 'badge' appears twice" in text), text
+    assert "content/awards/broken.yaml:1: error: required field 'badge' is missing" in text
