@@ -119,7 +119,10 @@ class Fingerprinter:
     def _names(self, kind: type) -> tuple[str, ...]:
         names = self._fields.get(kind)
         if names is None:
-            names = self._fields[kind] = tuple(f.name for f in dataclasses.fields(kind))
+            # fields that take no part in equality are caches (e.g. rendered HTML kept on
+            # an award): whether one was filled yet must not change a digest
+            names = self._fields[kind] = tuple(f.name for f in dataclasses.fields(kind)
+                                               if f.compare)
         return names
 
     def _entity(self, kind: type) -> bool:
