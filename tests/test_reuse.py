@@ -247,3 +247,15 @@ def test_a_file_named_inside_a_named_tuple_is_fingerprinted_by_its_content(
     before = Fingerprinter().of(Asset("logo", image))
     image.write_bytes(b"two")
     assert Fingerprinter().of(Asset("logo", image)) != before
+
+
+def test_an_awards_rendered_narrative_kept_on_it_does_not_change_its_fingerprint(
+        site: Path) -> None:
+    from generator.build import load_site
+
+    awards = load_site(site, datetime(2026, 1, 1, tzinfo=timezone.utc), None).awards
+    award = next(a for a in awards if a.narrative)
+    before = Fingerprinter().of(award)
+    assert "<p>" in award.narrative_html.get("nl")  # rendered, and now kept on the award
+    assert award.narrative_html is award.narrative_html
+    assert Fingerprinter().of(award) == before
