@@ -150,3 +150,16 @@ def test_a_damaged_row_or_a_locked_database_only_costs_time(content: Path, tmp_p
     finally:
         locker.execute("ROLLBACK")
         locker.close()
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_not_cached(content: Path,
+                                                             tmp_path: Path) -> None:
+    import os
+    odd = os.path.join(os.fsencode(content / "learners"), b"\xff.yaml")
+    with open(odd, "wb") as handle:
+        handle.write(b"name: X\nidentifier: x@example.org\n")
+    for _ in range(2):  # the second load reads the cache written by the first
+        loaded, problems = load_content(content, tmp_path / "cache")
+        assert not problems
+        assert [r.data["name"] for r in loaded.records if r.id == "\udcff"] == ["X"]
+    assert len(_rows(tmp_path / "cache")) == len(_records(loaded)) - 1  # all but that one
