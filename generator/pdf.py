@@ -26,7 +26,9 @@ import io
 import math
 import re
 import unicodedata
+import weakref
 import zlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -215,7 +217,7 @@ class _Canvas:
                   align: str, width: float) -> None:
         """One line of text: an image of the glyphs plus invisible text for extraction."""
         px = max(4, round(style.size / 72 * self.dpi))
-        drawn = _line_images(line, px, style.bold, style.colour)
+        drawn = _LINES.get(line, px, style.bold, style.colour)
         if drawn is None:
             return
         solid, coverage, left, bottom, advance_px = drawn
@@ -314,16 +316,59 @@ def _wrap_items(items: Sequence[tuple[str, Style]], styles: dict[str, _TextStyle
     return laid
 
 
-@lru_cache(maxsize=384)
-def _line_images(line: str, px: int, bold: bool, colour: RGB
-                 ) -> tuple[Image.Image, Image.Image, int, int, float] | None:
-    """(solid colour, glyph coverage, left, bottom, advance) of one line at `px`, or None
-    for a blank line.
+class _LineImages:
+    """Drawn lines kept for reuse, within a memory budget.
 
-    Cached: on a large site most lines ("Uitgereikt aan", the issuer and date, the badge
-    description) repeat from award to award, and the same Image objects let `_image_object`
-    reuse their compressed streams. The images are never modified after this.
-    """
+    On a large site most certificate lines ("Uitgereikt aan", each badge's name and
+    description) repeat from award to award, and reusing the same Image objects also lets
+    `_image_object` reuse their compressed streams. A line image at print resolution is
+    ~0.1 MB, so what is kept is bounded: a line is kept only when it is drawn a second time
+    within the last `WINDOW` lines (a learner's name or an issue date is not, and would only
+    push out the lines that do repeat), and the least recently used go first once the
+    images kept exceed `BUDGET` bytes. The images are never modified."""
+
+    WINDOW = 512
+    BUDGET = 12_000_000
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple, tuple] = OrderedDict()
+        self._bytes = 0
+        self._recent: OrderedDict[tuple, None] = OrderedDict()
+
+    def get(self, line: str, px: int, bold: bool, colour: RGB
+            ) -> tuple[Image.Image, Image.Image, int, int, float] | None:
+        key = (line, px, bold, colour)
+        found = self._kept.get(key)
+        if found is not None:
+            self._kept.move_to_end(key)
+            return found
+        drawn = _draw_line(line, px, bold, colour)
+        if key in self._recent:
+            del self._recent[key]
+            if drawn is not None:
+                self._keep(key, drawn)
+        else:
+            self._recent[key] = None
+            if len(self._recent) > self.WINDOW:
+                self._recent.popitem(last=False)
+        return drawn
+
+    def _keep(self, key: tuple, drawn: tuple) -> None:
+        size = drawn[1].width * drawn[1].height
+        self._kept[key] = drawn
+        self._bytes += size
+        while self._bytes > self.BUDGET and len(self._kept) > 1:
+            _, (_, old, *_rest) = self._kept.popitem(last=False)
+            self._bytes -= old.width * old.height
+
+
+_LINES = _LineImages()
+
+
+def _draw_line(line: str, px: int, bold: bool, colour: RGB
+               ) -> tuple[Image.Image, Image.Image, int, int, float] | None:
+    """(solid colour, glyph coverage, left, bottom, advance) of one line at `px`, or None
+    for a blank line."""
     shown, font = prepare_line(line, px, bold)
     if not shown.strip():
         return None
@@ -361,9 +406,11 @@ def _prepared_picture(png: bytes, limit: int) -> tuple[Image.Image, Image.Image 
     return picture.convert("RGB"), None if alpha.getextrema() == (255, 255) else alpha
 
 
-# Encoded image streams of the cached pictures, by object identity (the key holds the image,
-# so an id is never reused while its entry exists).
-_ENCODED: dict[tuple[int, str, str], tuple[Image.Image, bytes]] = {}
+# Encoded image streams of the kept pictures and line images, by object identity. An entry
+# refers to its image weakly and goes with it, so this keeps no image alive (the kept line
+# images are bounded by `_LineImages`); the check `ref() is image` guards against an id
+# reused by a new image before the callback ran.
+_ENCODED: dict[tuple[int, str, str], tuple[weakref.ref, bytes]] = {}
 
 
 def _load_png(data: bytes) -> Image.Image:
@@ -416,14 +463,12 @@ def _write_pdf(width: float, height: float, content: bytes,
 def _image_object(image: Image.Image, colour_space: str, extra: str, level: int = 6) -> bytes:
     key = (id(image), colour_space, extra)
     found = _ENCODED.get(key)
-    if found is not None and found[0] is image:
+    if found is not None and found[0]() is image:
         return found[1]
     encoded = _stream(f"/Type /XObject /Subtype /Image /Width {image.width} "
                       f"/Height {image.height} /ColorSpace {colour_space} /BitsPerComponent 8"
                       f"{extra}", image.tobytes(), level)
-    if len(_ENCODED) > 1024:  # two per cached line, plus badge pictures
-        _ENCODED.clear()
-    _ENCODED[key] = (image, encoded)
+    _ENCODED[key] = (weakref.ref(image, lambda _, key=key: _ENCODED.pop(key, None)), encoded)
     return encoded
 
 

@@ -113,6 +113,25 @@ def test_deterministic(name: str) -> None:
     assert DOCUMENTS[name]() == DOCUMENTS[name]()
 
 
+def test_kept_line_images_give_the_same_bytes_and_stay_within_their_budget(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import pdf as pdf_module
+    lines = pdf_module._LineImages()
+    monkeypatch.setattr(pdf_module, "_LINES", lines)
+    first, second, third = certificate(), certificate(), certificate()  # drawn, kept, reused
+    assert first == second == third and lines._kept
+    kept = dict(lines._kept)
+    for n in range(40):  # lines drawn once (names, dates) are not kept
+        certificate(lines=[("Awarded to", "small"), (f"Learner {n}", "name")])
+    assert not any("Learner" in key[0] for key in lines._kept)
+    assert all(key in lines._kept for key in kept if key[0] != "Learner 0")
+    monkeypatch.setattr(lines, "BUDGET", 1)  # over budget: the oldest go, the newest stays
+    drawn = pdf_module._draw_line("x", 40, False, (0, 0, 0))
+    lines._keep(("x", 40, False, (0, 0, 0)), drawn)
+    assert list(lines._kept) == [("x", 40, False, (0, 0, 0))]
+    assert lines._bytes == drawn[1].width * drawn[1].height
+
+
 def test_id_follows_the_content() -> None:
     def file_id(pdf: bytes) -> bytes:
         return re.search(rb"/ID \[<([0-9a-f]{32})>", pdf).group(1)
