@@ -103,8 +103,10 @@ class RecordCache:
             except sqlite3.DatabaseError:  # damaged, or not a database: start again, once
                 if db is not None:
                     db.close()
-                try:
-                    path.unlink(missing_ok=True)
+                try:  # with its journal: a left-over one would be played into the new file
+                    for name in (path.name, path.name + "-journal", path.name + "-wal",
+                                 path.name + "-shm"):
+                        (path.parent / name).unlink(missing_ok=True)
                 except OSError:
                     return None
             except OSError:

@@ -83,11 +83,13 @@ def test_problems_are_found_again_on_every_load(content: Path, tmp_path: Path) -
 def test_a_damaged_or_foreign_cache_only_costs_time(content: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cold, _ = load_content(content, cache)
-    for damage in (b"not json", b"", b'["x", {"a": ["q", 1]}]'):
-        for file in (cache / "records").iterdir():
+    for damage in (b"not a database", b"", b'["x", {"a": ["q", 1]}]'):
+        for file in list((cache / "records").glob("*.sqlite3")):
             file.write_bytes(damage)
+            (file.parent / (file.name + "-journal")).write_bytes(damage)
         warm, problems = load_content(content, cache)
         assert not problems and _records(warm) == _records(cold)
+        assert not list((cache / "records").glob("*-journal"))  # replaced with its file
 
 
 def test_every_yaml_value_survives_the_cache() -> None:
