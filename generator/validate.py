@@ -432,8 +432,8 @@ def _endorsement_subjects(record: CleanRecord, base_urls: set[str]) -> set[str]:
 
 
 def _check_endorsements(records: list[CleanRecord],
-                        pools: dict[str, dict[str, CleanRecord | RawRecord]], raw: _Sources, base_urls: set[str], now: datetime,
-                        problems: list[Diagnostic]) -> None:
+                        pools: dict[str, dict[str, CleanRecord | RawRecord]], raw: _Sources,
+                        base_urls: set[str], now: datetime, problems: list[Diagnostic]) -> None:
     for record in (r for r in records if r.kind == "endorsement"):
         source = raw[record.path]
         targets = [k for k in ("badge", "issuer") if k in record.values]

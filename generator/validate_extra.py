@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Callable
 
 from generator.errors import Diagnostic, did_you_mean
