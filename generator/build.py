@@ -21,6 +21,7 @@ from generator.keys import Keyring, find_private_key_material
 from generator.load import stream_content
 from generator.model import Site, build_site, missing_completions
 from generator.parallel import imap_ordered
+from generator.record_cache import CleanFiles, stamp_of
 from generator.jsonld import UndefinedTermError
 from generator.reuse import UnitIndex, guard_fingerprint, index_path, site_fingerprint
 from generator.render import (RenderError, Renderer, awards_by_learner, render_site_files,
@@ -111,9 +112,12 @@ def load_site(content: Path, now: datetime, base_url: str | None,
     return timer.run("model", lambda: build_site(valid, now, cache))  # type: ignore[return-value]
 
 
-def content_key_leaks(content: Path) -> list[str]:
-    """Files in the content folder that hold private key material (they would end up in Git)."""
+def content_key_leaks(content: Path, cache_folder: Path | None = None) -> list[str]:
+    """Files in the content folder that hold private key material (they would end up in Git).
+
+    With `cache_folder`, files found clean before and not changed since are not read again."""
     found = []
+    clean = CleanFiles(cache_folder, content)
     stack = [str(content)]
     while stack:  # regular files only: links are not followed, pipes never opened
         try:
@@ -124,6 +128,12 @@ def content_key_leaks(content: Path) -> list[str]:
             if entry.is_dir(follow_symlinks=False):
                 stack.append(entry.path)
             elif entry.is_file(follow_symlinks=False):
+                try:  # the stamp before the read: a change during the read shows next time
+                    current = stamp_of(entry.stat(follow_symlinks=False))
+                except OSError:
+                    continue
+                if clean.known_clean(entry.path, current):
+                    continue
                 try:
                     with open(entry.path, "rb", buffering=0) as handle:
                         if os.fstat(handle.fileno()).st_size >= 5_000_000:
@@ -134,6 +144,9 @@ def content_key_leaks(content: Path) -> list[str]:
                 what = find_private_key_material(data)
                 if what:
                     found.append((Path(entry.path), what))
+                else:
+                    clean.remember(entry.path, current)
+    clean.save()
     return [f"{path}: {what}" for path, what in sorted(found)]
 
 
@@ -154,7 +167,7 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     report = BuildReport()
     timer = _Timer(report, on_stage)
     site = load_site(content, now, base_url, report, cache, index_folder)
-    in_content = content_key_leaks(content)
+    in_content = content_key_leaks(content, index_folder)
     if in_content:
         raise ContentError([Diagnostic(item.split(": ")[0], 0, "private key material in the "
                                        "content folder: " + item.split(": ", 1)[1],

@@ -25,7 +25,7 @@ import sqlite3
 import time
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from generator.cache import code_digest
 
@@ -33,7 +33,9 @@ _RACY_NS = 2_000_000_000
 Stamp = tuple[int, int, int, int, int]
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
            "CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, stamp TEXT NOT NULL, "
-           "value TEXT NOT NULL) WITHOUT ROWID;")
+           "value TEXT NOT NULL) WITHOUT ROWID;"
+           "CREATE TABLE IF NOT EXISTS clean (path TEXT PRIMARY KEY, stamp TEXT NOT NULL) "
+           "WITHOUT ROWID;")
 
 
 def stamp(path: Path) -> Stamp:
@@ -52,8 +54,57 @@ def _key(path: Path) -> str | None:
     return key
 
 
+def stamp_of(info: os.stat_result) -> Stamp:
+    """`stamp` from a stat result the caller already has (a folder listing's entry)."""
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
 def _stamp_text(current: Stamp) -> str:
     return ",".join(map(str, current))
+
+
+def _database(folder: Path | None, root: Path) -> Path | None:
+    """The cache database of the content folder `root` (one per content folder)."""
+    return None if folder is None else folder / "records" / (
+        hashlib.sha256(str(root.absolute()).encode("utf-8")).hexdigest()[:20] + ".sqlite3")
+
+
+def _connect(path: Path) -> sqlite3.Connection | None:
+    """The database at `path`, emptied when other code made it; None when it cannot be used
+    (locked by another build, unreadable). A damaged file is replaced, once."""
+    for _attempt in range(2):
+        db = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, timeout=2.0, isolation_level=None)
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(_SCHEMA)
+            row = db.execute("SELECT value FROM meta WHERE key='code'").fetchone()
+            if row is None or row[0] != code_digest():
+                # made by other code: its values may not be what this code parses, and
+                # what it found clean may not be what this code finds clean
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("DELETE FROM records")
+                db.execute("DELETE FROM clean")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('code', ?)", (code_digest(),))
+                db.execute("COMMIT")
+            return db
+        except sqlite3.OperationalError:  # locked by another build, unreadable, ...
+            if db is not None:
+                db.close()
+            return None
+        except sqlite3.DatabaseError:  # damaged, or not a database: start again, once
+            if db is not None:
+                db.close()
+            try:  # with its journal: a left-over one would be played into the new file
+                for name in (path.name, path.name + "-journal", path.name + "-wal",
+                             path.name + "-shm"):
+                    (path.parent / name).unlink(missing_ok=True)
+            except OSError:
+                return None
+        except OSError:
+            return None
+    return None
 
 
 class RecordCache:
@@ -63,8 +114,7 @@ class RecordCache:
     for this load: it only saves time."""
 
     def __init__(self, folder: Path | None, root: Path):
-        self.path = None if folder is None else folder / "records" / (
-            hashlib.sha256(str(root.absolute()).encode("utf-8")).hexdigest()[:20] + ".sqlite3")
+        self.path = _database(folder, root)
         self._db: sqlite3.Connection | None = None
         self._pending: list[tuple[str, str, str]] = []
         # hashes of the paths asked for that have (or will have) a row: what is not among
@@ -77,41 +127,7 @@ class RecordCache:
         self._ahead: tuple[str, str, str] | None = None
         self._last = ""
         if self.path is not None:
-            self._db = self._open(self.path)
-
-    @staticmethod
-    def _open(path: Path) -> sqlite3.Connection | None:
-        for _attempt in range(2):
-            db = None
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(path, timeout=2.0, isolation_level=None)
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.executescript(_SCHEMA)
-                row = db.execute("SELECT value FROM meta WHERE key='code'").fetchone()
-                if row is None or row[0] != code_digest():
-                    # made by other code: its values may not be what this code parses
-                    db.execute("BEGIN IMMEDIATE")
-                    db.execute("DELETE FROM records")
-                    db.execute("INSERT OR REPLACE INTO meta VALUES ('code', ?)", (code_digest(),))
-                    db.execute("COMMIT")
-                return db
-            except sqlite3.OperationalError:  # locked by another build, unreadable, ...
-                if db is not None:
-                    db.close()
-                return None
-            except sqlite3.DatabaseError:  # damaged, or not a database: start again, once
-                if db is not None:
-                    db.close()
-                try:  # with its journal: a left-over one would be played into the new file
-                    for name in (path.name, path.name + "-journal", path.name + "-wal",
-                                 path.name + "-shm"):
-                        (path.parent / name).unlink(missing_ok=True)
-                except OSError:
-                    return None
-            except OSError:
-                return None
-        return None
+            self._db = _connect(self.path)
 
     def get(self, path: Path, current: Stamp) -> Any | None:
         """What `put` stored for this file when it had the stamp `current`, or None."""
@@ -164,26 +180,93 @@ class RecordCache:
         if self._rows is not None:
             self._rows.close()  # (an open cursor keeps a read lock)
             self._rows = None
-        try:
-            if not self._pending and self._db.execute(count).fetchone()[0] <= len(self._kept):
-                return  # nothing new, nothing gone: no write at all
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?)",
-                                 self._pending)
-            if self._db.execute(count).fetchone()[0] > len(self._kept):
-                gone = [(path,) for (path,) in self._db.execute("SELECT path FROM records")
+
+        def write(db: sqlite3.Connection) -> None:
+            db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", self._pending)
+            if db.execute(count).fetchone()[0] > len(self._kept):
+                gone = [(path,) for (path,) in db.execute("SELECT path FROM records")
                         if hash(path) not in self._kept]
-                self._db.executemany("DELETE FROM records WHERE path=?", gone)
-            self._db.execute("COMMIT")
+                db.executemany("DELETE FROM records WHERE path=?", gone)
+
+        try:
+            if self._pending or self._db.execute(count).fetchone()[0] > len(self._kept):
+                _transaction(self._db, write)  # else nothing new, nothing gone: no write
         except sqlite3.Error:
-            try:
-                self._db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
+            pass
         finally:
             self._pending.clear()
             self._db.close()
             self._db = None
+
+
+def _transaction(db: sqlite3.Connection, write: Callable[[sqlite3.Connection], None]) -> None:
+    """Run `write` in one write transaction; rolled back (and the error ignored: a cache
+    only saves time) when SQLite fails."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        write(db)
+        db.execute("COMMIT")
+    except sqlite3.Error:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+
+class CleanFiles:
+    """The content files a scan for private key material found clean, by stamp, so a warm
+    build reads only the files that changed (reading all of a large content folder again
+    costs seconds, and minutes when the files are no longer in the page cache).
+
+    Same database and same rules as `RecordCache`: a file changed within the last two
+    seconds is not remembered, and any database problem only turns the memory off."""
+
+    def __init__(self, folder: Path | None, root: Path):
+        path = _database(folder, root)
+        self._db = None if path is None else _connect(path)
+        self._known: dict[str, str] = {}
+        self._new: list[tuple[str, str]] = []
+        self._kept: set[str] = set()  # rows still true: the others are dropped on `save`
+        self._now = time.time_ns()
+        if self._db is not None:
+            try:
+                self._known = dict(self._db.execute("SELECT path, stamp FROM clean"))
+            except sqlite3.Error:
+                self.close()
+
+    def known_clean(self, path: str, current: Stamp) -> bool:
+        """Whether this file, with this stamp, was found clean before."""
+        if self._known.get(path) != _stamp_text(current):
+            return False
+        self._kept.add(path)
+        return True
+
+    def remember(self, path: str, current: Stamp) -> None:
+        """Note a file found clean at stamp `current` (unless it changed just now)."""
+        if self._db is not None and self._now - max(current[1], current[2]) > _RACY_NS \
+                and _key(Path(path)) is not None:
+            self._new.append((path, _stamp_text(current)))
+            self._kept.add(path)
+
+    def save(self) -> None:
+        """Write what was found clean; drop the rows of files that are gone or changed."""
+        if self._db is None:
+            return
+        gone = [(path,) for path in self._known if path not in self._kept]
+
+        def write(db: sqlite3.Connection) -> None:
+            db.executemany("DELETE FROM clean WHERE path=?", gone)
+            db.executemany("INSERT OR REPLACE INTO clean VALUES (?, ?)", self._new)
+
+        if self._new or gone:
+            _transaction(self._db, write)
+        self.close()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+        self._db = None
+        self._known, self._new, self._kept = {}, [], set()
 
 
 def encode(value: Any) -> str:

@@ -165,3 +165,56 @@ def test_a_file_name_that_is_not_utf8_is_reported_not_cached(content: Path,
         assert not problems
         assert [r.data["name"] for r in loaded.records if r.id == "\udcff"] == ["X"]
     assert len(_rows(tmp_path / "cache")) == len(_records(loaded)) - 1  # all but that one
+
+
+def _scan(content: Path, cache: Path | None, monkeypatch: pytest.MonkeyPatch
+          ) -> tuple[list[str], list[str]]:
+    """(what the key scan found, the files it read)."""
+    from generator import build
+    read: list[str] = []
+    real = build.find_private_key_material
+    monkeypatch.setattr(build, "find_private_key_material",
+                        lambda data: read.append(data[:40].decode("latin-1")) or real(data))
+    return build.content_key_leaks(content, cache), read
+
+
+def test_the_key_scan_reads_only_files_changed_since_they_were_found_clean(
+        content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: _Clock) -> None:
+    cache = tmp_path / "cache"
+    count = sum(1 for path in content.rglob("*") if path.is_file())
+    found, read = _scan(content, cache, monkeypatch)
+    assert found == [] and len(read) == count
+    found, read = _scan(content, cache, monkeypatch)
+    assert found == [] and read == []  # nothing changed: nothing read
+    pem = next((Path(__file__).parent / "fixtures/keys").glob("rsa-*.pem")).read_text()
+    learner = next((content / "learners").iterdir())
+    learner.write_text(learner.read_text() + "# " + pem.replace("\n", "\n# ") + "\n")
+    clock.wait()
+    found, read = _scan(content, cache, monkeypatch)
+    assert [line.split(": ")[0] for line in found] == [str(learner)] and len(read) == 1
+    found, read = _scan(content, cache, monkeypatch)  # a leak is never remembered as clean
+    assert [line.split(": ")[0] for line in found] == [str(learner)] and len(read) == 1
+    # without a cache folder every file is read, as before
+    found, read = _scan(content, None, monkeypatch)
+    assert len(found) == 1 and len(read) == count
+
+
+def test_the_key_scan_does_not_remember_files_changed_just_now(
+        content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: _Clock) -> None:
+    clock.now = _REAL_TIME_NS()  # the files were written within the last two seconds
+    cache = tmp_path / "cache"
+    _scan(content, cache, monkeypatch)
+    found, read = _scan(content, cache, monkeypatch)
+    assert found == [] and len(read) == sum(1 for p in content.rglob("*") if p.is_file())
+
+
+def test_the_key_scan_works_with_a_damaged_cache(
+        content: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    _scan(content, cache, monkeypatch)
+    for database in (cache / "records").iterdir():
+        database.write_bytes(b"not a database" * 100)
+    pem = next((Path(__file__).parent / "fixtures/keys").glob("rsa-*.pem")).read_text()
+    (content / "oops.pem").write_text(pem)
+    found, _ = _scan(content, cache, monkeypatch)
+    assert [line.split(": ")[0] for line in found] == [str(content / "oops.pem")]
