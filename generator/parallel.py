@@ -8,6 +8,7 @@ per-process and not thread-safe, so threads would not help).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -44,11 +45,16 @@ def imap_ordered(function: Callable[[Any, T], R], items: Sequence[T], context: A
             yield function(context, item)
         return
     _CONTEXT["value"] = context
+    # Everything alive now (the site model above all) is inherited by the workers and never
+    # freed there: frozen, the workers' collections do not walk it, and do not touch (and so
+    # copy) the memory pages it lies on.
+    gc.freeze()
     try:
         chunk = max(1, min(64, len(items) // (workers * 8)))
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             yield from pool.map(partial(_run, function), items, chunksize=chunk)
     finally:
+        gc.unfreeze()
         _CONTEXT.clear()
 
 
