@@ -78,3 +78,35 @@ def test_phone_runs_find_exactly_what_the_full_pattern_finds() -> None:
     assert sum(bool(everywhere(t)) for t in texts) > 200  # the texts do contain numbers
     for text in texts:
         assert in_runs(text) == everywhere(text), text
+
+
+def test_url_and_did_identifiers_are_found_as_the_naive_search_finds_them() -> None:
+    """One set lookup per identifier length where "http" or "did:" starts, instead of one
+    search per learner: the same answers as searching for every identifier."""
+    import random
+
+    from generator.guard import _Needles
+
+    rng = random.Random(7)
+    ids = [f"https://school.example/learners/{n}".encode() for n in range(0, 3000, 7)]
+    ids += [f"did:web:school.example:l{n}".encode() for n in range(50)]
+    needles = _Needles(ids)
+    pieces = [b"https://school.example/learners/", b"did:web:school.example:l", b"http",
+              b"did:", b"<a href=\"", b"\">", b" ", b"x"] + [str(n).encode() for n in range(40)]
+    for _ in range(3000):
+        data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        assert needles.found_in(data) == any(i in data for i in ids), data
+    assert needles.found_in(b"see https://school.example/learners/14/profile")  # inside a URL
+    assert not _Needles([])
+
+
+def test_a_learner_url_identifier_in_a_page_is_refused(tmp_path: Path, keyring) -> None:
+    content = make_site(tmp_path)
+    learner = next((content / "learners").iterdir())
+    text = learner.read_text()
+    old = next(line for line in text.splitlines() if line.startswith("identifier:"))
+    learner.write_text(text.replace(old, "identifier: https://school.example/u/Anna"))
+    guard = OutputGuard(load_site(content, NOW, None), keyring)
+    page = OutputFile("a/x/index.html", b"<p>HTTPS://school.example/u/anna</p>")
+    assert guard.privacy_problem(page) == "a learner's identifier (URL or DID)"
+    assert guard.privacy_problem(OutputFile("a/x/index.html", b"<p>school</p>")) is None
