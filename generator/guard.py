@@ -8,7 +8,7 @@ stops the build before the swap: the previous output stays as it was.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from generator.errors import Diagnostic
 from generator.keys import Keyring, find_private_key_material
@@ -19,6 +19,8 @@ from generator.write import OutputFile
 # long base64 runs (keys, JWTs) are scanned once instead of once per position.
 _EMAIL_LIKE = re.compile(rb"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]+"
                          rb"(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_LOCAL_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-"
+_DOMAIN = re.compile(rb"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # International (+31 6 1234 5678, 0031…) or national with a leading 0 (06-12345678,
 # 010 123 4567); never inside a longer token, so hashes, keys and ids do not match — nor
 # the start of a UUID whose first groups happen to be digits (urn:uuid:00469673-7327-5433-…),
@@ -40,6 +42,24 @@ _PRIVACY_HINT = ("remove it from the records (narratives, evidence, criteria); a
 def _digits(text: bytes | str) -> str:
     value = text.decode() if isinstance(text, bytes) else text
     return re.sub(r"\D", "", value.replace("+", "00", 1) if value.startswith("+") else value)
+
+
+def email_addresses(data: bytes) -> Iterator[bytes]:
+    """What `_EMAIL_LIKE.finditer` finds, found from each "@" instead of by trying the
+    pattern at every word (JSON-LD files have an "@" in every "@context")."""
+    end = 0  # where the last address ended: the next starts there at the earliest
+    at = data.find(b"@")
+    while at >= 0:
+        before = data[end:at].rstrip(_LOCAL_CHARS)
+        start = end + len(before)
+        # a local part that began before `end` (inside the last address) does not count
+        whole_run_after_end = not before and end > 0 and data[end - 1] in _LOCAL_CHARS
+        if start < at and not whole_run_after_end:
+            domain = _DOMAIN.match(data, at + 1)
+            if domain:
+                yield data[start:domain.end()]
+                end = domain.end()
+        at = data.find(b"@", at + 1)
 
 
 class _Needles:
@@ -116,13 +136,12 @@ class OutputGuard:
             return "a learner's identifier (URL or DID)"
         if not item.path.endswith(_TEXT_SUFFIXES):
             return None
-        if b"@" in data:
-            for match in _EMAIL_LIKE.finditer(data):
-                address = match.group().decode("utf-8", "replace").lower()
-                if address in self.email_ids:
-                    return "a learner's identifier (e-mail address)"
-                if address not in self.public_emails:
-                    return f"the e-mail address {match.group().decode()!r}"
+        for found in email_addresses(data):
+            address = found.decode("utf-8", "replace").lower()
+            if address in self.email_ids:
+                return "a learner's identifier (e-mail address)"
+            if address not in self.public_emails:
+                return f"the e-mail address {found.decode('utf-8', 'replace')!r}"
         for run in _PHONE_RUN.finditer(data):
             for match in _PHONE_LIKE.finditer(data, run.start(), run.end() + 1):
                 if _digits(match.group()) not in self.public_phones:
