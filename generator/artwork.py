@@ -161,6 +161,13 @@ def prepare_line(text: str, size: int, bold: bool = False) -> tuple[str, ImageFo
 
 def text_width(text: str, size: int, bold: bool = False) -> float:
     """Advance width of one line of text in px, as `prepare_line` will draw it."""
+    return _text_width(text, size, bold, raqm_available())
+
+
+# Wrapping measures the same lines (badge names, labels, first names) on every card and
+# preview of a build: remembered, they are measured once per worker.
+@lru_cache(maxsize=8192)
+def _text_width(text: str, size: int, bold: bool, shaped: bool) -> float:
     shown, font = prepare_line(text, size, bold)
     return font.getlength(shown)
 
