@@ -294,12 +294,15 @@ class Staging:
             _swap(self.root, self.output)
             return
         expected.freeze()
-        staged = [path for path, _ in _files(self.root)]
-        for path in staged:
+        # counted, not listed: after a large change (a new Rugzak version rebuilds every
+        # record) the list of staged paths alone would be ~100 bytes per file of the site
+        staged_count = 0
+        for path, _ in _files(self.root):
             expected.check_unique(path)
+            staged_count += 1
         strays = find_strays(self.output, expected, workers)
-        if len(staged) <= IN_PLACE_SHARE * len(expected) and \
-                not _blocked(self.output, staged):
+        in_place = staged_count <= IN_PLACE_SHARE * len(expected)
+        if in_place and not _blocked(self.output, (path for path, _ in _files(self.root))):
             journal = self.output.parent / f"{JOURNAL_PREFIX}{self.output.name}"
             _write_atomically(journal, json.dumps({"staging": self.root.name,
                                                    "delete": strays}).encode())
@@ -427,7 +430,7 @@ def _check(path: str, regular: bool, expected: PathSet, strays: list[str]) -> No
         strays.append(path)
 
 
-def _blocked(output: Path, staged: list[str]) -> bool:
+def _blocked(output: Path, staged: Iterable[str]) -> bool:
     """Whether a staged file's place in the output is taken by a folder, or one of its
     folders by a file (then only a swap gives the exact new site)."""
     checked: set[str] = set()
