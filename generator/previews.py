@@ -86,12 +86,22 @@ _RAMP_STEPS = 32
 _BACKDROP_COLOURS = 256 - 3 * _RAMP_STEPS - 2
 
 
-@lru_cache(maxsize=128)
 def _palette(badge_image: bytes | None, badge_format: str | None, accent: RGB,
              tone: str | None) -> Image.Image:
-    """256 colours for every card with this badge, accent and pill: the backdrop's own
-    colours (quantized once per badge instead of once per card, a tenth of a card's cost)
-    and ramps for text on the background and on the pill."""
+    """The palette image for `_palette_colours`. Made afresh each time: Pillow attaches a
+    ~1 MB colour lookup table to a palette once it maps an image with it (kept, 128 of them
+    held 110 MB per process; building the table again costs ~2 ms)."""
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(_palette_colours(badge_image, badge_format, accent, tone))
+    return palette
+
+
+@lru_cache(maxsize=128)
+def _palette_colours(badge_image: bytes | None, badge_format: str | None, accent: RGB,
+                     tone: str | None) -> tuple[int, ...]:
+    """256 colours (as R, G, B, R, …) for every card with this badge, accent and pill: the
+    backdrop's own colours (quantized once per badge instead of once per card, a tenth of a
+    card's cost) and ramps for text on the background and on the pill."""
     backdrop = _backdrop(badge_image, badge_format, accent)
     quantized = backdrop.quantize(colors=_BACKDROP_COLOURS, method=Image.Quantize.FASTOCTREE,
                                   dither=Image.Dither.NONE)
@@ -107,9 +117,7 @@ def _palette(badge_image: bytes | None, badge_format: str | None, accent: RGB,
                           for a, b in zip(start, end)) for step in range(_RAMP_STEPS)]
     unique = list(dict.fromkeys(colours))[:256]
     unique += [BACKGROUND] * (256 - len(unique))  # (a repeat never wins a nearest match)
-    palette = Image.new("P", (1, 1))
-    palette.putpalette([channel for colour in unique for channel in colour])
-    return palette
+    return tuple(channel for colour in unique for channel in colour)
 
 
 def _palette_or_full(canvas: Image.Image, palette: Image.Image) -> Image.Image:
