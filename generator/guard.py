@@ -15,10 +15,7 @@ from generator.keys import Keyring, find_private_key_material
 from generator.model import Site
 from generator.write import OutputFile
 
-# The lookbehind makes a match start only at the beginning of a run of address characters, so
-# long base64 runs (keys, JWTs) are scanned once instead of once per position.
-_EMAIL_LIKE = re.compile(rb"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]+"
-                         rb"(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# An address: a whole run of these characters, "@", then a domain with a dot and a TLD.
 _LOCAL_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-"
 _DOMAIN = re.compile(rb"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # International (+31 6 1234 5678, 0031…) or national with a leading 0 (06-12345678,
@@ -45,8 +42,10 @@ def _digits(text: bytes | str) -> str:
 
 
 def email_addresses(data: bytes) -> Iterator[bytes]:
-    """What `_EMAIL_LIKE.finditer` finds, found from each "@" instead of by trying the
-    pattern at every word (JSON-LD files have an "@" in every "@context")."""
+    """Every e-mail-like address in `data`: a whole run of address characters, "@" and a
+    domain — what the pattern `(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@` + domain finds
+    (tests/test_guard.py), but found from each "@" instead of by trying the pattern at every
+    word (JSON-LD files have an "@" in every "@context")."""
     end = 0  # where the last address ended: the next starts there at the earliest
     at = data.find(b"@")
     while at >= 0:
