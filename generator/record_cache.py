@@ -44,7 +44,7 @@ def stamp(path: Path) -> Stamp:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
 
 
-def _key(path: Path) -> str | None:
+def _key(path: Path | str) -> str | None:
     """The row key of a file: its path, when SQLite can store it (UTF-8)."""
     key = str(path)
     try:
@@ -244,7 +244,7 @@ class CleanFiles:
     def remember(self, path: str, current: Stamp) -> None:
         """Note a file found clean at stamp `current` (unless it changed just now)."""
         if self._db is not None and self._now - max(current[1], current[2]) > _RACY_NS \
-                and _key(Path(path)) is not None:
+                and _key(path) is not None:
             self._new.append((path, _stamp_text(current)))
             self._kept.add(path)
 
