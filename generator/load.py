@@ -266,11 +266,13 @@ def _load_record(kind: str, path: Path, root: Path, links: frozenset[Path] | Non
                      body_line, root)
 
 
-def _record_files(folder: Path, extensions: tuple[str, ...]) -> list[Path]:
+def _record_names(folder: Path, extensions: tuple[str, ...]) -> list[str]:
+    """Names of the record files in `folder`, sorted (names, not paths: a Path per file of a
+    100,000-file folder, all alive at once, would cost ~25 MB)."""
     if not folder.is_dir():
         return []
     # sorted by name (one folder: the same order as sorting the paths, at a tenth the cost)
-    return [folder / name for name in sorted(os.listdir(folder))
+    return [name for name in sorted(os.listdir(folder))
             if name.endswith(extensions) and not name.startswith(".")
             and os.path.splitext(name)[1] in extensions]
 
@@ -359,8 +361,9 @@ def stream_content(root: Path, cache_folder: Path | None = None
     def records() -> Iterator[RawRecord]:
         began = time.perf_counter()
         for kind, (folder, extensions) in RECORD_FOLDERS.items():
-            for path in _record_files(root / folder, extensions):
-                record = attempt(kind, path)
+            directory = root / folder
+            for name in _record_names(directory, extensions):
+                record = attempt(kind, directory / name)
                 if record is not None:
                     seconds[0] += time.perf_counter() - began
                     yield record

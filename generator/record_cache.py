@@ -30,6 +30,7 @@ from typing import Any, Callable
 from generator.cache import code_digest
 
 _RACY_NS = 2_000_000_000
+_PARK_ROWS = 1000  # new rows held in memory before they move to a temporary table
 Stamp = tuple[int, int, int, int, int]
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
            "CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, stamp TEXT NOT NULL, "
@@ -117,6 +118,7 @@ class RecordCache:
         self.path = _database(folder, root)
         self._db: sqlite3.Connection | None = None
         self._pending: list[tuple[str, str, str]] = []
+        self._parked = False  # whether rows wait in the temporary table `pending`
         # hashes of the paths asked for that have (or will have) a row: what is not among
         # them when the table has more rows is a file that is gone, whose row is dropped
         self._kept: set[int] = set()
@@ -171,6 +173,24 @@ class RecordCache:
             return
         self._pending.append((key, _stamp_text(current), text))
         self._kept.add(hash(key))
+        if len(self._pending) >= _PARK_ROWS:
+            self._park()
+
+    def _park(self) -> None:
+        """Move the rows made so far into a temporary table until `save`. Held in a list,
+        the rows of a cold build (JSON of every record: ~60 MB at 100,000 awards) would add
+        to the build's peak memory — which forked workers inherit. (Not straight into
+        `records`: that table is being read with an open cursor.)"""
+        try:
+            self._db.execute(  # type: ignore[union-attr]
+                "CREATE TEMP TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, "
+                "stamp TEXT NOT NULL, value TEXT NOT NULL) WITHOUT ROWID")
+            self._db.executemany(  # type: ignore[union-attr]
+                "INSERT OR REPLACE INTO temp.pending VALUES (?, ?, ?)", self._pending)
+            self._parked = True
+        except sqlite3.Error:
+            pass  # these rows are not remembered: their files are parsed again next time
+        self._pending.clear()
 
     def save(self) -> None:
         """Write the rows made by this load; drop the rows of files no longer asked for."""
@@ -182,6 +202,9 @@ class RecordCache:
             self._rows = None
 
         def write(db: sqlite3.Connection) -> None:
+            if self._parked:
+                db.execute("INSERT OR REPLACE INTO records SELECT path, stamp, value "
+                           "FROM temp.pending")
             db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", self._pending)
             if db.execute(count).fetchone()[0] > len(self._kept):
                 gone = [(path,) for (path,) in db.execute("SELECT path FROM records")
@@ -189,7 +212,8 @@ class RecordCache:
                 db.executemany("DELETE FROM records WHERE path=?", gone)
 
         try:
-            if self._pending or self._db.execute(count).fetchone()[0] > len(self._kept):
+            if self._pending or self._parked or \
+                    self._db.execute(count).fetchone()[0] > len(self._kept):
                 _transaction(self._db, write)  # else nothing new, nothing gone: no write
         except sqlite3.Error:
             pass

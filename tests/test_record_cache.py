@@ -133,6 +133,31 @@ def test_only_changed_rows_are_written_and_rows_of_deleted_files_are_dropped(
     assert changed == {str(learners[0])}
 
 
+def test_rows_parked_in_the_temporary_table_are_saved(content: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      clock: _Clock) -> None:
+    monkeypatch.setattr(record_cache, "_PARK_ROWS", 2)  # park every second row
+    cache = tmp_path / "cache"
+    cold, _ = load_content(content, cache)
+    assert len(_rows(cache)) == len(_records(cold))
+    parsed: list[str] = []
+    real = load._load_record
+    monkeypatch.setattr(load, "_load_record",
+                        lambda kind, path, *rest: parsed.append(path.name) or
+                        real(kind, path, *rest))
+    # rows parked while the table is read with an open cursor, in the middle of a folder
+    learners = sorted((content / "learners").iterdir())[:3]
+    for learner in learners:
+        learner.write_text(learner.read_text() + "\n")
+    clock.wait()
+    changed, _ = load_content(content, cache)
+    assert sorted(parsed) == sorted(p.name for p in learners)
+    parsed.clear()
+    warm, _ = load_content(content, cache)
+    assert parsed == [] and _records(warm) == _records(changed)
+    assert len(_rows(cache)) == len(_records(cold))
+
+
 def test_a_damaged_row_or_a_locked_database_only_costs_time(content: Path, tmp_path: Path,
                                                             clock: _Clock) -> None:
     import sqlite3
