@@ -19,7 +19,7 @@ from generator.errors import ContentError, Diagnostic
 from generator.guard import OutputGuard
 from generator.keys import Keyring, find_private_key_material
 from generator.load import stream_content
-from generator.model import Site, build_site, missing_completions
+from generator.model import AwardDraft, Site, build_site, draft_award, missing_completions
 from generator.parallel import imap_ordered
 from generator.record_cache import CleanFiles, stamp_of
 from generator.jsonld import UndefinedTermError
@@ -101,15 +101,18 @@ def load_site(content: Path, now: datetime, base_url: str | None,
     # Records are read as validation reaches them, so their raw values never all exist at
     # once; the reading time still counts as "load".
     loaded, problems = stream_content(content, cache_folder)
+    drafts: list[AwardDraft] = []  # awards are modelled as they are validated
     valid, more = timer.run("validate",  # type: ignore[misc]
-                            lambda: validate_content(loaded, now, base_url))
+                            lambda: validate_content(loaded, now, base_url, lambda award, default:
+                                                     drafts.append(draft_award(award, default))))
     report.timings["validate"] -= loaded.seconds[0]
     report.timings = {"load": loaded.seconds[0], **report.timings}
     problems = problems + more
     if problems or valid is None:
         raise ContentError(problems or [Diagnostic(str(content), 0, "nothing to build")])
     del loaded  # the raw records are not needed any more: keep the peak memory down
-    return timer.run("model", lambda: build_site(valid, now, cache))  # type: ignore[return-value]
+    return timer.run("model",  # type: ignore[return-value]
+                     lambda: build_site(valid, now, cache, drafts))
 
 
 def content_key_leaks(content: Path, cache_folder: Path | None = None) -> list[str]:

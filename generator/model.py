@@ -347,26 +347,45 @@ def add_period(start: datetime, months: int, days: int) -> datetime:
     return start.replace(year=year, month=month, day=day) + timedelta(days=days)
 
 
-def _build_award(record: CleanRecord, learners: dict[str, Learner],
-                 badges: dict[str, BadgeClass], now: datetime, default: str,
-                 status_index: int, revocation: dict | None) -> Award:
+@dataclass(frozen=True, slots=True)
+class AwardDraft:
+    """An award's own values, made from its cleaned record as soon as it is validated (so a
+    build never holds every cleaned award); `build_site` links it to its learner and badge."""
+
+    id: str
+    learner: str
+    badge: str
+    issued: datetime
+    expires: datetime | None
+    narrative: Localized | None
+    evidence: tuple[Evidence, ...]
+
+
+def draft_award(record: CleanRecord, default: str) -> AwardDraft:
+    """The model's values of a validated award record (`default`: the site's language)."""
     v = record.values
-    narrative = _localized(v.get("narrative"), default)
     evidence = tuple(Evidence(e["url"], _localized(e.get("name"), default),
                               _localized(e.get("description"), default))
                      for e in v.get("evidence", ()))
-    badge = badges[v["badge"]]
-    expires = v.get("expires")
+    return AwardDraft(record.id, v["learner"], v["badge"], v["issued"], v.get("expires"),
+                      _localized(v.get("narrative"), default), evidence)
+
+
+def _build_award(draft: AwardDraft, learners: dict[str, Learner],
+                 badges: dict[str, BadgeClass], now: datetime, default: str,
+                 status_index: int, revocation: dict | None) -> Award:
+    badge = badges[draft.badge]
+    expires = draft.expires
     if expires is None and badge.valid_for is not None:
-        expires = add_period(v["issued"], *badge.valid_for)
+        expires = add_period(draft.issued, *badge.valid_for)
     expired = expires is not None and expires <= now
     revoked = (Revocation(revocation["date"], Localized(revocation["reason"], default))
                if revocation else None)
     soon = (expires is not None and not expired and revoked is None
             and (expires - now).days < EXPIRES_SOON_DAYS)
     status = "revoked" if revoked else "expired" if expired else "valid"
-    return Award(record.id, learners[v["learner"]], badge, v["issued"], expires,
-                 narrative, evidence, status, soon, status_index, revoked)
+    return Award(draft.id, learners[draft.learner], badge, draft.issued, expires,
+                 draft.narrative, draft.evidence, status, soon, status_index, revoked)
 
 
 def _markdown(values: Mapping[str, str], default: str) -> tuple[Localized, Localized]:
@@ -423,10 +442,12 @@ def missing_completions(site: "Site") -> list[tuple[Learner, LearningPath]]:
     return missing
 
 
-def build_site(content: ValidContent, now: datetime, cache: Cache | None = None) -> Site:
+def build_site(content: ValidContent, now: datetime, cache: Cache | None = None,
+               drafts: list[AwardDraft] | None = None) -> Site:
     """Link validated records into the frozen `Site` (ids sorted, so output order is stable).
 
-    `cache` keeps generated badge images between builds."""
+    `cache` keeps generated badge images between builds. `drafts` are the awards when
+    validation handed them over one by one (see `validate_content`); they are used up."""
     s = content.site.values
     languages: tuple[str, ...] = tuple(s["languages"])
     default = languages[0]
@@ -441,9 +462,14 @@ def build_site(content: ValidContent, now: datetime, cache: Cache | None = None)
             identifier = normalise_email(identifier)
         learners[slug] = Learner(slug, r.values["name"], identifier,
                                  r.values.get("visibility", "unlisted"), r.values.get("did"))
-    awards = [_build_award(r, learners, badges, now, default, content.status_indices[r.id],
-                           content.revocations.get(r.id))
-              for r in content.of_kind("award")]
+    if drafts is None:
+        drafts = [draft_award(r, default) for r in content.of_kind("award")]
+    awards = []
+    while drafts:  # each draft freed as its award is made
+        draft = drafts.pop()
+        awards.append(_build_award(draft, learners, badges, now, default,
+                                   content.status_indices[draft.id],
+                                   content.revocations.get(draft.id)))
     paths = tuple(_build_path(r, badges, default) for r in content.of_kind("path"))
     endorsers = {r.id: Endorser(r.id, Localized(r.values["name"], default), r.values["url"],
                                 _localized(r.values.get("description"), default))

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from generator.errors import Diagnostic, did_you_mean
@@ -47,7 +47,8 @@ class CleanRecord:
 
 @dataclass(frozen=True)
 class ValidContent:
-    """All records of a site, validated and cross-checked."""
+    """All records of a site, validated and cross-checked (awards only when they were not
+    handed over one by one as they were checked: see `validate_content`)."""
 
     root: Path
     site: CleanRecord
@@ -463,7 +464,7 @@ def _check_endorsements(records: list[CleanRecord],
 def _cross_check(site: CleanRecord, records: list[CleanRecord], raw: _Sources,
                  now: datetime, problems: list[Diagnostic],
                  base_urls: set[str] | None = None) -> None:
-    """Unique ids, references between records, and date order.
+    """Unique ids and references between records other than awards (see `_AwardChecks`).
 
     Pools of known ids come from every *loaded* record, so a record with a bad field does not
     also make every reference to it look unknown.
@@ -499,33 +500,18 @@ def _cross_check(site: CleanRecord, records: list[CleanRecord], raw: _Sources,
     for record in records:
         if record.kind == "badge":
             reference(record, "issuer", "issuer")
-        if record.kind != "award":
-            continue
-        reference(record, "learner", "learner")
-        reference(record, "badge", "badge")
-        issued, expires = record.values.get("issued"), record.values.get("expires")
-        if issued and issued > now:
-            error(record, "issued",
-                  f"'issued' is in the future ({issued.date().isoformat()})",
-                  "badges cannot be awarded ahead of time; verifiers reject them")
-        if issued and expires and expires <= issued:
-            error(record, "expires", "'expires' must be after 'issued'")
 
 
 def _clean_revocations(record: RawRecord | None, languages: tuple[str, ...], root: Path,
-                       awards: dict[str, CleanRecord], problems: list[Diagnostic]
-                       ) -> dict[str, dict[str, Any]]:
-    """revocations.yaml: award id → {date, reason}; the award must exist and precede it."""
+                       problems: list[Diagnostic]) -> dict[str, dict[str, Any]]:
+    """revocations.yaml: award id → {date, reason}. (Whether each award exists and was issued
+    before its revocation is checked as awards arrive: `_AwardChecks`.)"""
     if record is None:
         return {}
     check = _Checker(record, languages, root)
     result: dict[str, dict[str, Any]] = {}
     for award_id, entry in record.data.items():
         where = (award_id,)
-        if award_id not in awards:
-            check.error(where, f"revocation of unknown award '{award_id}'",
-                        did_you_mean(str(award_id), awards) or "no award file has that id")
-            continue
         if not isinstance(entry, dict):
             check.error(where, f"revocation of '{award_id}' needs 'date' and 'reason'")
             continue
@@ -543,62 +529,147 @@ def _clean_revocations(record: RawRecord | None, languages: tuple[str, ...], roo
             value = method(where + (spec.name,), entry[spec.name], spec.name)
             if value is not None:
                 cleaned[spec.name] = value
-        issued = awards[award_id].values.get("issued")
-        if "date" in cleaned and issued and cleaned["date"] < issued:
-            check.error(where + ("date",), f"'{award_id}' is revoked before it was issued")
         result[award_id] = cleaned
     problems.extend(check.problems)
     return result
 
 
-def _clean_status(record: RawRecord | None, root: Path, awards: dict[str, CleanRecord],
-                  problems: list[Diagnostic]) -> dict[str, int]:
-    """status.yaml: award id → status list index, unique, inside the list; every award has one."""
+def _clean_status(record: RawRecord | None, root: Path, problems: list[Diagnostic]
+                  ) -> dict[str, int]:
+    """status.yaml: award id → status list index, unique and inside the list. (That every
+    award has one is checked as awards arrive: `_AwardChecks`.)"""
     indices: dict[str, int] = {}
-    if record is not None:
-        check = _Checker(record, DEFAULT_LANGUAGES, root)
-        for key in record.data:
-            if key != "indices":
-                check.error((key,), f"unknown field '{key}' in status.yaml",
-                            "status.yaml holds only 'indices'")
-        raw = record.data.get("indices") or {}
-        if not isinstance(raw, dict):
-            check.error(("indices",), "'indices' must map award ids to numbers")
-            raw = {}
-        owners: dict[int, str] = {}
-        for award_id, index in raw.items():
-            where = ("indices", award_id)
-            if isinstance(index, bool) or not isinstance(index, int) or not (
-                    0 <= index < STATUS_LIST_BITS):
-                check.error(where, f"status index of '{award_id}' must be a whole number from "
-                            f"0 to {STATUS_LIST_BITS - 1}, not {index!r}")
-                continue
-            if index in owners:
-                check.error(where, f"status index collision: {index} is used by both "
-                            f"'{owners[index]}' and '{award_id}'",
-                            "indices are allocated once and never shared; give one of them a "
-                            "new index with `rugzak status allocate` after removing its line")
-                continue
-            owners[index] = str(award_id)
-            indices[str(award_id)] = index
-        problems.extend(check.problems)
-    missing = sorted(a for a in awards if a not in indices)
-    if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
-                                          if len(missing) > 5 else "")
-        where = record.display if record else "status.yaml"
-        problems.append(Diagnostic(where, 0, f"{len(missing)} award(s) have no status list "
-                                   f"index: {shown}", "run `rugzak status allocate` (it adds "
-                                   "indices to status.yaml; commit that file)"))
+    if record is None:
+        return indices
+    check = _Checker(record, DEFAULT_LANGUAGES, root)
+    for key in record.data:
+        if key != "indices":
+            check.error((key,), f"unknown field '{key}' in status.yaml",
+                        "status.yaml holds only 'indices'")
+    raw = record.data.get("indices") or {}
+    if not isinstance(raw, dict):
+        check.error(("indices",), "'indices' must map award ids to numbers")
+        raw = {}
+    owners: dict[int, str] = {}
+    for award_id, index in raw.items():
+        where = ("indices", award_id)
+        if isinstance(index, bool) or not isinstance(index, int) or not (
+                0 <= index < STATUS_LIST_BITS):
+            check.error(where, f"status index of '{award_id}' must be a whole number from "
+                        f"0 to {STATUS_LIST_BITS - 1}, not {index!r}")
+            continue
+        if index in owners:
+            check.error(where, f"status index collision: {index} is used by both "
+                        f"'{owners[index]}' and '{award_id}'",
+                        "indices are allocated once and never shared; give one of them a "
+                        "new index with `rugzak status allocate` after removing its line")
+            continue
+        owners[index] = str(award_id)
+        indices[str(award_id)] = index
+    problems.extend(check.problems)
     return indices
 
 
-def validate_content(loaded: LoadedContent, now: datetime,
-                     base_url: str | None = None) -> tuple[ValidContent | None, list[Diagnostic]]:
+_EXTENSIONS = {".yaml": ".yaml", ".yml": ".yml"}
+# Receives each award that passed its own field checks, with the site's default language.
+AwardTaker = Callable[[CleanRecord, str], None]
+
+
+class _AwardChecks:
+    """Everything checked about awards, one award at a time as it arrives, so that a build
+    need not hold every cleaned award (100,000 of them, with their paths, would be ~100 MB).
+
+    Learners and badges are read before awards (the order of `RECORD_FOLDERS`), so every id
+    an award may name is known when the first award arrives. What needs all awards — unknown
+    awards in revocations.yaml, awards without a status index — is checked by `finish`, from
+    the awards' ids alone."""
+
+    def __init__(self, sources: _Sources, now: datetime, revocations: dict[str, dict],
+                 indices: dict[str, int], special: dict[str, RawRecord],
+                 problems: list[Diagnostic]):
+        self.sources, self.now, self.problems = sources, now, problems
+        self.revocations, self.indices, self.special = revocations, indices, special
+        self.suffixes: dict[str, str] = {}  # award id → extension of the first file with it
+        self.cleaned: set[str] = set()  # ids of awards whose own fields passed
+        self.unindexed: list[str] = []
+        self._pools: dict[str, set[str]] | None = None
+
+    def _error(self, record: CleanRecord | RawRecord, field: str, message: str,
+               hint: str = "") -> None:
+        self.problems.append(Diagnostic(record.display, self.sources.raw(record).line_of(
+            (field,) if field else ()), message, hint))
+
+    def arrived(self, record: CleanRecord | RawRecord) -> None:
+        """An award file was read (cleaned, or with problems of its own): its id is taken."""
+        suffix = self.suffixes.get(record.id)
+        if suffix is None:  # ids are file names without extension: unique but for that
+            # (the extension as one shared string, not one string per award)
+            self.suffixes[record.id] = _EXTENSIONS.get(record.path.suffix, record.path.suffix)
+            return
+        first = record.display[:len(record.display) - len(record.path.suffix)] + suffix
+        self._error(record, "", f"duplicate award id '{record.id}' (also used by {first})",
+                    "every id must be unique")
+
+    def check(self, record: CleanRecord) -> None:
+        """References, dates, revocation and status index of a cleaned award."""
+        self.cleaned.add(record.id)
+        if self._pools is None:
+            known = self.sources.all()
+            self._pools = {kind: {_record_key(r) for r in known if r.kind == kind}
+                           for kind in ("learner", "badge")}
+        for field_name in ("learner", "badge"):
+            value = record.values.get(field_name)
+            if value is not None and value not in self._pools[field_name]:
+                self._error(record, field_name, f"unknown {field_name} '{value}'",
+                            did_you_mean(value, self._pools[field_name])
+                            or f"no {field_name} record has that id")
+        issued, expires = record.values.get("issued"), record.values.get("expires")
+        if issued and issued > self.now:
+            self._error(record, "issued",
+                        f"'issued' is in the future ({issued.date().isoformat()})",
+                        "badges cannot be awarded ahead of time; verifiers reject them")
+        if issued and expires and expires <= issued:
+            self._error(record, "expires", "'expires' must be after 'issued'")
+        revoked = self.revocations.get(record.id, {}).get("date")
+        if revoked and issued and revoked < issued:
+            where = self.special["revocations"]
+            self.problems.append(Diagnostic(where.display, where.line_of((record.id, "date")),
+                                            f"'{record.id}' is revoked before it was issued"))
+        if record.id not in self.indices:
+            self.unindexed.append(record.id)
+
+    def finish(self) -> None:
+        """The checks that need every award: revocations of unknown awards, missing indices."""
+        revocations = self.special.get("revocations")
+        for award_id in self.revocations:
+            if award_id not in self.cleaned:
+                assert revocations is not None
+                self.problems.append(Diagnostic(
+                    revocations.display, revocations.line_of((award_id,)),
+                    f"revocation of unknown award '{award_id}'",
+                    did_you_mean(str(award_id), self.cleaned) or "no award file has that id"))
+        if self.unindexed:
+            missing = sorted(self.unindexed)
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
+                                              if len(missing) > 5 else "")
+            status = self.special.get("status")
+            self.problems.append(Diagnostic(
+                status.display if status else "status.yaml", 0,
+                f"{len(missing)} award(s) have no status list index: {shown}",
+                "run `rugzak status allocate` (it adds indices to status.yaml; commit that "
+                "file)"))
+
+
+def validate_content(loaded: LoadedContent, now: datetime, base_url: str | None = None,
+                     take_award: AwardTaker | None = None
+                     ) -> tuple[ValidContent | None, list[Diagnostic]]:
     """Check every record; return the cleaned content, or None and the list of problems.
 
     `now` is the build clock (passed in, so tests and reproducible builds control it);
-    `base_url` overrides site.yaml's (e.g. a loopback URL for validators).
+    `base_url` overrides site.yaml's (e.g. a loopback URL for validators). With `take_award`,
+    each award whose own fields passed is handed to it as soon as it is checked, instead of
+    being kept among the result's records (a build models awards as they come: holding
+    every cleaned award first would double its peak memory).
     """
     problems: list[Diagnostic] = []
     if loaded.site is None:
@@ -618,13 +689,30 @@ def validate_content(loaded: LoadedContent, now: datetime,
                                        "'base_url' must not have a ?query or #fragment"))
         site.values["base_url"] = url if url.endswith("/") else url + "/"
         site.values.setdefault("languages", languages)
+    revocations = _clean_revocations(loaded.special.get("revocations"), languages, loaded.root,
+                                     problems)
+    for award_id, entry in revocations.items():
+        if entry.get("date") and entry["date"] > now:
+            problems.append(Diagnostic(loaded.special["revocations"].display,
+                                       loaded.special["revocations"].line_of((award_id, "date")),
+                                       f"revocation date of '{award_id}' is in the future"))
+    status_indices = _clean_status(loaded.special.get("status"), loaded.root, problems)
     sources = _Sources(loaded.root)
+    awards = _AwardChecks(sources, now, revocations, status_indices, loaded.special, problems)
     cleaned: list[CleanRecord] = []
+    take = take_award or (lambda record, _default: cleaned.append(record))
     for record in loaded.records:  # one by one: a record's raw values are dropped once cleaned
         clean = _clean_record(record, languages, loaded.root, problems)
+        if record.kind == "award":
+            awards.arrived(clean or record)
+            if clean is not None:
+                awards.check(clean)
+                take(clean, languages[0])
+            continue
         if clean is not None:
             cleaned.append(clean)
         sources.add(clean or record.slim())
+    awards.finish()
     if site is not None:
         sources.add(site_raw)
         published = loaded.site.data.get("base_url")
@@ -632,15 +720,6 @@ def validate_content(loaded: LoadedContent, now: datetime,
         if isinstance(published, str) and not url_problem(published):
             base_urls.add(published if published.endswith("/") else published + "/")
         _cross_check(site, cleaned, sources, now, problems, base_urls)
-    awards = {r.id: r for r in cleaned if r.kind == "award"}
-    revocations = _clean_revocations(loaded.special.get("revocations"), languages, loaded.root,
-                                     awards, problems)
-    status_indices = _clean_status(loaded.special.get("status"), loaded.root, awards, problems)
-    for award_id, entry in revocations.items():
-        if entry.get("date") and entry["date"] > now:
-            problems.append(Diagnostic(loaded.special["revocations"].display,
-                                       loaded.special["revocations"].line_of((award_id, "date")),
-                                       f"revocation date of '{award_id}' is in the future"))
     if problems or site is None:
         return None, problems
     return ValidContent(loaded.root, site, tuple(cleaned), revocations,

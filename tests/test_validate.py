@@ -63,6 +63,10 @@ CASES = {
     "duplicate id across extensions": (
         {"learners/jan.yml": "name: Jan B\nidentifier: jb@example.org\n"},
         ["content/learners/jan.yml:1: error: duplicate learner slug 'jan'"]),
+    "duplicate award id across extensions": (
+        {"awards/wp-0001.yml": "learner: jan\nbadge: lassen-basis\nissued: 2025-03-01\n"},
+        ["content/awards/wp-0001.yml:1: error: duplicate award id 'wp-0001' "
+         "(also used by content/awards/wp-0001.yaml)"]),
     "unknown learner": (
         {"awards/wp-0001.yaml": "learner: fatma\nbadge: lassen-basis\nissued: 2025-01-01\n"},
         ["content/awards/wp-0001.yaml:1: error: unknown learner 'fatma'\n"
@@ -280,3 +284,33 @@ def test_a_build_holds_one_raw_record_at_a_time(tmp_path: Path) -> None:
     assert "content/awards/wp-0002.yaml:6: error: YAML syntax error" in text or (
         "content/awards/wp-0002.yaml:6: error: field 'badge' appears twice" in text), text
     assert "content/awards/broken.yaml:1: error: required field 'badge' is missing" in text
+
+
+def test_awards_are_handed_over_as_they_are_checked(tmp_path: Path) -> None:
+    """A build models each award as soon as it is validated instead of holding every cleaned
+    award first: the result keeps none, and the model equals one made from all records."""
+    from generator.build import load_site
+    from generator.load import RECORD_FOLDERS
+    from generator.model import build_site
+
+    # what awards name is read first, so it is all known when the first award arrives
+    order = list(RECORD_FOLDERS)
+    assert order.index("award") > max(order.index("learner"), order.index("badge"))
+    content = make_site(tmp_path, {
+        "awards/wp-0003.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-05-01\n"
+                               "narrative: {nl: Goed gedaan, en: Well done}\nevidence:\n"
+                               "  - url: https://example.org/werk\n    name: Werk\n",
+        "status.yaml": "indices:\n  wp-0001: 17\n  wp-0002: 4242\n  wp-0003: 9\n",
+        "revocations.yaml": "wp-0002:\n  date: 2025-06-01\n  reason: Vergissing\n"})
+    handed: list[tuple[str, str]] = []
+    loaded, _ = load_content(content)
+    valid, problems = validate_content(loaded, NOW, None,
+                                       lambda award, default: handed.append((award.id, default)))
+    assert not problems and valid is not None
+    assert handed == [("wp-0001", "nl"), ("wp-0002", "nl"), ("wp-0003", "nl")]
+    assert not valid.of_kind("award") and valid.of_kind("learner")
+    everything, _ = validate_content(load_content(content)[0], NOW)
+    streamed = load_site(content, NOW, None)
+    assert streamed == build_site(everything, NOW)  # type: ignore[arg-type]
+    assert [a.status for a in streamed.awards] == ["valid", "revoked", "valid"]
+    assert streamed.awards[2].evidence[0].name.get("en") == "Werk"
