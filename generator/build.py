@@ -24,8 +24,8 @@ from generator.parallel import imap_ordered
 from generator.record_cache import CleanFiles, stamp_of
 from generator.jsonld import UndefinedTermError
 from generator.reuse import UnitIndex, guard_fingerprint, index_path, site_fingerprint
-from generator.render import (RenderError, Renderer, awards_by_learner, render_site_files,
-                              render_sitemaps)
+from generator.render import (RenderError, Renderer, SitemapPaths, awards_by_learner,
+                              render_site_files, render_sitemaps)
 from generator.scaffold import host_files
 from generator.sign import SignatureCache
 from generator.theme import check_templates, resolve_theme
@@ -231,6 +231,8 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
                          renderer.csp_script_hashes) if index else b"",
         index is not None and index.guard != guard_print)
     total: UnitResult = timer.run("site", lambda: _site_files(context))  # type: ignore[assignment]
+    sitemap = SitemapPaths()
+    sitemap.extend(total.listed)
     profiles = [i for i, learner in enumerate(site.learners) if learner.has_profile]
     units = len(site.awards) + len(profiles)
     done = 0
@@ -244,14 +246,18 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
                 for key, entry in result.entries:
                     index.record(key, entry)
                 expected.extend(result.path_keys)
+            sitemap.extend(result.listed)
             total.add(result)
             done += 1
             if on_unit is not None:
                 on_unit(done, units)
 
-    timer.run("awards", lambda: run_units(award_unit, range(len(site.awards))))
-    timer.run("profiles", lambda: run_units(profile_unit, profiles))
-    _finish(context, total)
+    try:
+        timer.run("awards", lambda: run_units(award_unit, range(len(site.awards))))
+        timer.run("profiles", lambda: run_units(profile_unit, profiles))
+        _finish(context, total, sitemap)
+    finally:
+        sitemap.close()
     if total.problems:
         raise ContentError(total.problems)
     for path, _, _ in total.written:  # the site-wide files
@@ -279,9 +285,11 @@ def _site_files(context: BuildContext) -> UnitResult:
     return result
 
 
-def _finish(context: BuildContext, total: UnitResult) -> None:
+def _finish(context: BuildContext, total: UnitResult, sitemap: SitemapPaths) -> None:
     """The files that summarise all others: sitemap(s) and host rules."""
-    files = render_sitemaps(context.site, total.listed)
-    paths = total.host_paths | {f.path for f in files}
-    files += [OutputFile(p, d) for p, d in host_files(sorted(paths))]
+    paths = set(total.host_paths)
+    for item in render_sitemaps(context.site, sitemap):  # one at a time: each up to ~5 MB
+        paths.add(item.path)
+        write_files(context, guard_files(context, [item], total), total)
+    files = [OutputFile(p, d) for p, d in host_files(sorted(paths))]
     write_files(context, guard_files(context, files, total), total)

@@ -4,10 +4,13 @@ sitemap and robots.txt. Pure: returns `OutputFile`s, writes nothing.
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import tempfile
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import IO, Any, Callable, Collection, Iterable, Iterator
 
 import jinja2
 
@@ -237,27 +240,82 @@ def _template_location(exc: jinja2.TemplateError) -> str:
 SITEMAP_LIMIT = 50_000  # sitemaps.org: "no more than 50,000 URLs" per sitemap file
 
 
-def render_sitemaps(site: Site, listed: list[str]) -> list[OutputFile]:
+class SitemapPaths:
+    """The paths a sitemap lists, in the order they were added, kept in a temporary file:
+    as strings in the build's memory they would be tens of MB at 100,000 awards (and every
+    worker forked after them would start with them)."""
+
+    _BATCH = 4096
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] | None = None
+        self._pending: list[str] = []
+        self._count = 0
+
+    def extend(self, paths: Iterable[str]) -> None:
+        """Add paths (after those added before)."""
+        before = len(self._pending)
+        self._pending.extend(paths)
+        self._count += len(self._pending) - before
+        if len(self._pending) >= self._BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        # Unbuffered writes of whole batches: workers forked in between inherit no file
+        # buffer that they could write out a second time.
+        if not self._pending:
+            return
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(buffering=0)
+        data = memoryview("".join(json.dumps(p) + "\n" for p in self._pending)
+                          .encode("utf-8"))  # one line each, whatever a path holds
+        while data:
+            data = data[self._file.write(data):]
+        self._pending.clear()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[str]:
+        self._flush()
+        if self._file is None:
+            return
+        with open(os.dup(self._file.fileno()), encoding="utf-8") as lines:
+            lines.seek(0)
+            for line in lines:
+                yield json.loads(line)
+        self._file.seek(0, os.SEEK_END)  # (so that more can be added)
+
+    def close(self) -> None:
+        """Remove the temporary file."""
+        if self._file is not None:
+            self._file.close()
+        self._file, self._pending, self._count = None, [], 0
+
+
+def render_sitemaps(site: Site, listed: Collection[str]) -> Iterator[OutputFile]:
     """sitemap.xml of the public, indexable pages (no dates: those would break
     reproducibility). Above 50,000 pages, sitemap.xml becomes a sitemap index of
-    `sitemaps/sitemap-N.xml` files of at most 50,000 each."""
+    `sitemaps/sitemap-N.xml` files of at most 50,000 each. Made one file at a time."""
     from xml.sax.saxutils import escape
     head = '<?xml version="1.0" encoding="UTF-8"?>\n'
     namespace = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 
-    def urlset(paths: list[str]) -> bytes:
+    def urlset(paths: Iterable[str]) -> bytes:
         rows = "".join(f"  <url><loc>{escape(site.url(p))}</loc></url>\n" for p in paths)
         return f"{head}<urlset {namespace}>\n{rows}</urlset>\n".encode("utf-8")
 
     if len(listed) <= SITEMAP_LIMIT:
-        return [OutputFile("sitemap.xml", urlset(listed))]
-    parts = [OutputFile(f"sitemaps/sitemap-{n + 1}.xml",
-                        urlset(listed[start:start + SITEMAP_LIMIT]))
-             for n, start in enumerate(range(0, len(listed), SITEMAP_LIMIT))]
-    rows = "".join(f"  <sitemap><loc>{escape(site.url(part.path))}</loc></sitemap>\n"
+        yield OutputFile("sitemap.xml", urlset(listed))
+        return
+    parts = [f"sitemaps/sitemap-{n + 1}.xml" for n in range(-(-len(listed) // SITEMAP_LIMIT))]
+    rows = "".join(f"  <sitemap><loc>{escape(site.url(part))}</loc></sitemap>\n"
                    for part in parts)
-    index = f"{head}<sitemapindex {namespace}>\n{rows}</sitemapindex>\n"
-    return [OutputFile("sitemap.xml", index.encode("utf-8")), *parts]
+    yield OutputFile("sitemap.xml",
+                     f"{head}<sitemapindex {namespace}>\n{rows}</sitemapindex>\n".encode("utf-8"))
+    paths = iter(listed)
+    for part in parts:
+        yield OutputFile(part, urlset(itertools.islice(paths, SITEMAP_LIMIT)))
 
 
 def render_robots(site: Site) -> OutputFile:

@@ -62,7 +62,7 @@ class UnitResult:
     """What a unit reports back: counts, sitemap entries, host-rule paths, problems, times."""
 
     files: int = 0
-    listed: list[str] = field(default_factory=list)
+    listed: list[str] = field(default_factory=list)  # sitemap: taken out, never accumulated
     host_paths: set[str] = field(default_factory=set)
     problems: list[Diagnostic] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -74,10 +74,10 @@ class UnitResult:
     written: list[tuple[str, int, int]] = field(default_factory=list)
 
     def add(self, other: "UnitResult") -> None:
-        """Fold another unit's result into this one (in unit order, so output is stable)."""
+        """Fold another unit's result into this one (in unit order, so output is stable);
+        its sitemap entries, index entries and path keys are the caller's to take out."""
         self.files += other.files
         self.reused += other.reused
-        self.listed += other.listed
         self.host_paths |= other.host_paths
         self.problems += other.problems
         for stage, seconds in other.seconds.items():

@@ -75,14 +75,22 @@ class _Site:
 
 def test_sitemap_becomes_an_index_above_the_protocol_limit(monkeypatch) -> None:
     monkeypatch.setattr(render, "SITEMAP_LIMIT", 3)
-    files = render_sitemaps(_Site(), [f"p/{i}/" for i in range(7)])  # type: ignore[arg-type]
+    monkeypatch.setattr(render.SitemapPaths, "_BATCH", 2)  # through the temporary file
+    listed = render.SitemapPaths()
+    listed.extend(f"p/{i}/" for i in range(5))
+    listed.extend(["p/5/", "p/\n6/"])  # (any text survives the temporary file)
+    files = list(render_sitemaps(_Site(), listed))  # type: ignore[arg-type]
     assert [f.path for f in files] == ["sitemap.xml", "sitemaps/sitemap-1.xml",
                                        "sitemaps/sitemap-2.xml", "sitemaps/sitemap-3.xml"]
     index = files[0].data.decode()
     assert "<sitemapindex" in index and \
         "https://badges.example.org/sitemaps/sitemap-3.xml" in index
     assert [f.data.decode().count("<url>") for f in files[1:]] == [3, 3, 1]
-    single = render_sitemaps(_Site(), ["", "p/a/"])  # type: ignore[arg-type]
+    assert "https://badges.example.org/p/\n6/" in files[3].data.decode()
+    listed.extend(["p/7/"])
+    assert len(listed) == 8 and list(listed)[-2:] == ["p/\n6/", "p/7/"]
+    listed.close()
+    single = list(render_sitemaps(_Site(), ["", "p/a/"]))  # type: ignore[arg-type]
     assert [f.path for f in single] == ["sitemap.xml"] and SITEMAP_LIMIT == 50_000
 
 
