@@ -6,7 +6,7 @@ are computed here, from `base_url`, so an `id` always equals the URL a file is s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Mapping
@@ -195,21 +195,25 @@ class Award:
     expires_soon: bool
     status_index: int            # this award's bit in the site's status list
     revocation: Revocation | None = None
-    # narrative_html once made; not compared (nor fingerprinted, see reuse.py): a cache
-    _narrative_html: Localized | None = field(default=None, init=False, compare=False,
-                                              repr=False)
 
     @property
     def narrative_html(self) -> Localized | None:
         """The narrative as safe HTML, per language. Rendered when a page first asks for it —
-        in the worker that renders the award, never for an award whose files are kept."""
+        in the worker that renders the award, never for an award whose files are kept — and
+        remembered for the award asked about last only: its pages in every language ask in
+        turn, and kept on every award it would grow a worker with each award it renders."""
         if not self.narrative:
             return None
-        if self._narrative_html is None:
-            object.__setattr__(self, "_narrative_html", Localized(
-                {lang: render_markdown(text) for lang, text in self.narrative.values.items()},
-                self.narrative.default))
-        return self._narrative_html
+        award, html = _LAST_NARRATIVE
+        if award is not self:
+            html = Localized({lang: render_markdown(text)
+                              for lang, text in self.narrative.values.items()},
+                             self.narrative.default)
+            _LAST_NARRATIVE[:] = [self, html]
+        return html
+
+
+_LAST_NARRATIVE: list = [None, None]  # [award, its narrative_html]
 
 
 @dataclass(frozen=True)

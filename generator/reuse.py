@@ -106,7 +106,9 @@ class Fingerprinter:
         if found is not None and found[0] is value:
             return found[1]
         digest = _digest(self._fields_of(value))
-        if self._entity(type(value)):
+        # Awards are not remembered: each is in one award unit and one profile, and a worker
+        # remembering every award it saw would grow by ~250 bytes an award.
+        if self._entity(type(value)) and type(value) is not Award:
             self._memo[id(value)] = (value, digest)
         return digest
 
@@ -119,8 +121,8 @@ class Fingerprinter:
     def _names(self, kind: type) -> tuple[str, ...]:
         names = self._fields.get(kind)
         if names is None:
-            # fields that take no part in equality are caches (e.g. rendered HTML kept on
-            # an award): whether one was filled yet must not change a digest
+            # fields that take no part in equality are caches: whether one was filled yet
+            # must not change a digest
             names = self._fields[kind] = tuple(f.name for f in dataclasses.fields(kind)
                                                if f.compare)
         return names

@@ -275,6 +275,8 @@ class Staging:
         folder = os.path.dirname(target)
         if folder not in self._folders:
             os.makedirs(folder, exist_ok=True)
+            if len(self._folders) >= 4096:  # a unit's files share a few folders: the recent
+                self._folders.clear()       # ones are enough, all of them would grow a worker
             self._folders.add(folder)
         return target
 
