@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import jinja2
 
-from generator import media
+from generator import media, previews
 from generator.credentials import issuer_extra, site_documents
 from generator.did import site_did
 from generator.errors import ContentError, Diagnostic
@@ -20,7 +20,7 @@ from generator.guard import OutputGuard
 from generator.keys import Keyring, find_private_key_material
 from generator.load import stream_content
 from generator.model import AwardDraft, Site, build_site, draft_award, missing_completions
-from generator.parallel import imap_ordered
+from generator.parallel import imap_ordered, return_free_memory
 from generator.record_cache import CleanFiles, stamp_of
 from generator.jsonld import UndefinedTermError
 from generator.reuse import UnitIndex, guard_fingerprint, index_path, site_fingerprint
@@ -170,6 +170,7 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     report = BuildReport()
     timer = _Timer(report, on_stage)
     site = load_site(content, now, base_url, report, cache, index_folder)
+    return_free_memory()  # what loading freed (tens of MB on a large site) goes back
     in_content = content_key_leaks(content, index_folder)
     if in_content:
         raise ContentError([Diagnostic(item.split(": ")[0], 0, "private key material in the "
@@ -231,6 +232,7 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
                          renderer.csp_script_hashes) if index else b"",
         index is not None and index.guard != guard_print)
     total: UnitResult = timer.run("site", lambda: _site_files(context))  # type: ignore[assignment]
+    previews.clear_caches()
     sitemap = SitemapPaths()
     sitemap.extend(total.listed)
     profiles = [i for i, learner in enumerate(site.learners) if learner.has_profile]

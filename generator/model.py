@@ -6,6 +6,7 @@ are computed here, from `base_url`, so an `id` always equals the URL a file is s
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -341,6 +342,7 @@ def _build_badge(record: CleanRecord, issuers: dict[str, Issuer], site_issuer: s
                       tuple(v.get("requires", ())))
 
 
+@functools.lru_cache(maxsize=4096)  # one object per expiry date, not per award
 def add_period(start: datetime, months: int, days: int) -> datetime:
     """`start` plus a number of months (day clamped to the month's end) and days."""
     import calendar

@@ -172,6 +172,15 @@ def _fitted_badge(data: bytes) -> Image.Image:
                             Image.Resampling.LANCZOS)
 
 
+def clear_caches() -> None:
+    """Forget the badge images, emblem and palettes remembered for previews (~1 MB per
+    badge and colour). A build calls this once the site-wide previews are made: workers
+    forked after would each start with them, counted in their memory, whether or not they
+    draw a preview (those that do remember their own)."""
+    for remembered in (_palette_colours, _fitted_badge, _emblem):
+        remembered.cache_clear()
+
+
 def _load_png(data: bytes) -> Image.Image:
     try:
         with Image.open(io.BytesIO(data)) as image:

@@ -45,6 +45,16 @@ def test_size_and_determinism() -> None:
     assert len(first) < 300_000
 
 
+def test_forgetting_the_caches_changes_no_preview() -> None:
+    from generator.previews import _fitted_badge, clear_caches
+    args = ("Python Basics", "Zeynep Çelik", png_bytes(64, (200, 30, 40)), "png", "Site")
+    first = preview_png(*args)
+    assert _fitted_badge.cache_info().currsize
+    clear_caches()
+    assert _fitted_badge.cache_info().currsize == 0
+    assert preview_png(*args) == first and preview_png("T", "S", None, None, "Site")
+
+
 def test_png_badge_is_scaled_into_the_box() -> None:
     red = (200, 30, 40)
     image = decode(preview_png("T", "S", png_bytes(64, red), "png", "Site")).convert("RGB")
