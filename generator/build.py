@@ -169,14 +169,16 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     """
     report = BuildReport()
     timer = _Timer(report, on_stage)
-    site = load_site(content, now, base_url, report, cache, index_folder)
-    return_free_memory()  # what loading freed (tens of MB on a large site) goes back
+    # Before loading: what the scan of every file frees is then reused by the model, not
+    # added on top of it. A key in content/ is reported before any other problem.
     in_content = content_key_leaks(content, index_folder)
     if in_content:
         raise ContentError([Diagnostic(item.split(": ")[0], 0, "private key material in the "
                                        "content folder: " + item.split(": ", 1)[1],
                                        "move keys out of content/ (they would be committed); "
                                        "keys belong in RUGZAK_KEYS_DIR") for item in in_content])
+    site = load_site(content, now, base_url, report, cache, index_folder)
+    return_free_memory()  # what loading freed (tens of MB on a large site) goes back
     try:
         theme = resolve_theme(site.theme, content.parent / "themes")
     except ValueError as exc:
