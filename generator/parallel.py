@@ -37,8 +37,8 @@ def return_free_memory() -> None:
     freed, and those pages count in its memory: after loading a large site, tens of MB."""
     try:
         trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return  # not glibc
+    except (OSError, AttributeError, TypeError):
+        return  # not glibc (TypeError: Windows has no "this process" library handle)
     trim(0)
 
 
