@@ -4,6 +4,7 @@ sitemap and robots.txt. Pure: returns `OutputFile`s, writes nothing.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -238,6 +239,9 @@ def _template_location(exc: jinja2.TemplateError) -> str:
 
 
 SITEMAP_LIMIT = 50_000  # sitemaps.org: "no more than 50,000 URLs" per sitemap file
+# Above that, parts of 10,000 (~0.7 MB): each is made, checked and written in memory, and a
+# build's last seconds should not need much more than the model does.
+SITEMAP_PART = 10_000
 
 
 class SitemapPaths:
@@ -302,20 +306,27 @@ def render_sitemaps(site: Site, listed: Collection[str]) -> Iterator[OutputFile]
     namespace = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 
     def urlset(paths: Iterable[str]) -> bytes:
-        rows = "".join(f"  <url><loc>{escape(site.url(p))}</loc></url>\n" for p in paths)
-        return f"{head}<urlset {namespace}>\n{rows}</urlset>\n".encode("utf-8")
+        # written row by row into one buffer: a list of rows, joined, wrapped and encoded,
+        # would hold four copies of a sitemap of several MB at once
+        out = io.BytesIO()
+        out.write(f"{head}<urlset {namespace}>\n".encode("utf-8"))
+        for path in paths:
+            out.write(f"  <url><loc>{escape(site.url(path))}</loc></url>\n".encode("utf-8"))
+        out.write(b"</urlset>\n")
+        return out.getvalue()
 
     if len(listed) <= SITEMAP_LIMIT:
         yield OutputFile("sitemap.xml", urlset(listed))
         return
-    parts = [f"sitemaps/sitemap-{n + 1}.xml" for n in range(-(-len(listed) // SITEMAP_LIMIT))]
+    parts = [f"sitemaps/sitemap-{n + 1}.xml"
+             for n in range(-(-len(listed) // SITEMAP_PART))]
     rows = "".join(f"  <sitemap><loc>{escape(site.url(part))}</loc></sitemap>\n"
                    for part in parts)
     yield OutputFile("sitemap.xml",
                      f"{head}<sitemapindex {namespace}>\n{rows}</sitemapindex>\n".encode("utf-8"))
     paths = iter(listed)
     for part in parts:
-        yield OutputFile(part, urlset(itertools.islice(paths, SITEMAP_LIMIT)))
+        yield OutputFile(part, urlset(itertools.islice(paths, SITEMAP_PART)))
 
 
 def render_robots(site: Site) -> OutputFile:

@@ -74,7 +74,8 @@ class _Site:
 
 
 def test_sitemap_becomes_an_index_above_the_protocol_limit(monkeypatch) -> None:
-    monkeypatch.setattr(render, "SITEMAP_LIMIT", 3)
+    monkeypatch.setattr(render, "SITEMAP_LIMIT", 4)  # up to 4 URLs: one file
+    monkeypatch.setattr(render, "SITEMAP_PART", 3)  # above: parts of 3
     monkeypatch.setattr(render.SitemapPaths, "_BATCH", 2)  # through the temporary file
     listed = render.SitemapPaths()
     listed.extend(f"p/{i}/" for i in range(5))
@@ -92,6 +93,11 @@ def test_sitemap_becomes_an_index_above_the_protocol_limit(monkeypatch) -> None:
     listed.close()
     single = list(render_sitemaps(_Site(), ["", "p/a/"]))  # type: ignore[arg-type]
     assert [f.path for f in single] == ["sitemap.xml"] and SITEMAP_LIMIT == 50_000
+    assert single[0].data.decode() == (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        "  <url><loc>https://badges.example.org/</loc></url>\n"
+        "  <url><loc>https://badges.example.org/p/a/</loc></url>\n</urlset>\n")
 
 
 def test_listing_pages_pass_the_html_and_accessibility_oracles(tmp_path: Path,
