@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Iterable
+from typing import Collection, Iterable
 
 from generator.errors import UsageError
 from generator.schema import SCHEMA_DIR
@@ -169,12 +169,16 @@ def _header_type(path: str) -> str | None:
     return CONTENT_TYPES[suffix] if suffix in _HEADER_SUFFIXES else None
 
 
-def host_rule_key(path: str) -> str:
+def host_rule_key(path: str, prefixes: Collection[str] = ()) -> str:
     """`path` reduced to what `host_files` looks at: the second segment (a record id) made
     generic, and for files without a header rule everything past the third segment dropped.
     A large build keeps these (a few per kind of file) instead of every path; the rules come
-    out the same."""
+    out the same. A page under one of `prefixes` (the site's other languages: `en/a/<id>/`)
+    is keyed like the page it translates, under its prefix — keyed as it is, it would keep
+    its record id, and a large build one key per record."""
     parts = path.split("/")
+    if len(parts) > 1 and parts[0] in prefixes:
+        return f"{parts[0]}/{host_rule_key('/'.join(parts[1:]))}"
     if len(parts) <= 2:
         return path
     parts[1] = ":id"

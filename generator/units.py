@@ -112,7 +112,7 @@ def write_files(context: BuildContext, files: list[OutputFile], result: UnitResu
     for item in files:
         target = context.staging.write(item)
         result.files += 1
-        result.host_paths.add(host_rule_key(item.path))
+        result.host_paths.add(host_rule_key(item.path, context.site.languages[1:]))
         if context.index is not None:
             info = os.stat(target)
             result.written.append((item.path, info.st_size, info.st_mtime_ns))
@@ -138,7 +138,8 @@ def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult
                 return False  # made again, so the guard reports it where it is made
     result.files += len(entry.files)
     result.listed += entry.listed
-    result.host_paths.update(host_rule_key(path) for path, _, _ in entry.files)
+    prefixes = context.site.languages[1:]
+    result.host_paths.update(host_rule_key(path, prefixes) for path, _, _ in entry.files)
     result.entries.append((key, stored))  # as stored: no need to encode it again
     result.path_keys.extend(path_key(path) for path, _, _ in entry.files)
     result.reused = 1

@@ -179,6 +179,33 @@ def test_host_files(tmp_path: Path) -> None:
     assert host_files(many) == host_files(paths)
 
 
+def test_host_rule_keys_give_the_same_rules_and_stay_few() -> None:
+    """A build passes `host_files` the keys of its paths, not the paths: the same rules,
+    and as many keys for 300 awards as for 3 — in every language."""
+    from generator.scaffold import host_files, host_rule_key
+
+    def site(awards: int) -> list[str]:
+        paths = [".well-known/did.json", "index.html", "en/index.html", "assertions/a-1.json",
+                 "badges/x.json", "badges/x/index.html", "en/badges/x/index.html",
+                 "badges/x/earners/index.html", "en/badges/x/earners/index.html",
+                 "issuers/acme.json", "issuers/acme/keys/rsa-1.json", "status/list-1.json"]
+        for i in range(awards):
+            paths += [f"a/a-{i}/credential.json", f"a/a-{i}/credential.jwt",
+                      f"a/a-{i}/index.html", f"en/a/a-{i}/index.html",
+                      f"a/a-{i}/certificate/index.html", f"en/a/a-{i}/certificate/index.html",
+                      f"p/l-{i}/index.html", f"en/p/l-{i}/index.html",
+                      f"p/l-{i}/card/index.html", f"en/p/l-{i}/card/index.html"]
+        return paths
+
+    counts = []
+    for awards in (3, 300):
+        paths = site(awards)
+        keys = {host_rule_key(p, ("en",)) for p in paths}
+        assert host_files(sorted(keys)) == host_files(paths)
+        counts.append(len(keys))
+    assert counts[0] == counts[1] < 30
+
+
 def test_templates_are_package_data_friendly() -> None:
     """Template names have no leading dots, so the pyproject glob picks every one up."""
     from generator.scaffold import TEMPLATES
