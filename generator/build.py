@@ -28,11 +28,13 @@ from generator.render import (RenderError, Renderer, SitemapPaths, awards_by_lea
                               render_site_files, render_sitemaps)
 from generator.scaffold import host_files
 from generator.sign import SignatureCache
-from generator.theme import check_templates, resolve_theme
+from generator.theme import BUILTIN_THEMES, check_templates, resolve_theme
+from generator.uptodate import (BuildStamp, InputDigest, build_inputs, matching_stamp,
+                                output_unchanged, time_window)
 from generator.units import (BuildContext, UnitResult, award_unit, guard_files, profile_unit,
                              write_files)
 from generator.validate import validate_content
-from generator.write import OutputFile, PathSet, Staging
+from generator.write import OutputFile, PathSet, Staging, held_output
 
 
 @dataclass
@@ -46,12 +48,15 @@ class BuildReport:
     # CPU seconds per stage inside the per-record units, summed over all workers
     unit_seconds: dict[str, float] = field(default_factory=dict)
     reused: int = 0  # records whose files were kept from the previous build
+    unchanged: bool = False  # nothing to do: inputs and output as the last build left them
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {k}" for k, n in self.counts.items())
         stages = " · ".join(f"{k} {v * 1000:.0f} ms" for k, v in self.timings.items())
         inside = " · ".join(f"{k} {v * 1000:.0f} ms" for k, v in self.unit_seconds.items())
         kept = f" ({self.reused} records unchanged, kept)" if self.reused else ""
+        if self.unchanged:
+            kept = " (nothing changed since the last build: inputs and output checked)"
         return f"{counts}; {self.files} files{kept}\n{stages}" + (
             f"\nper record (all workers): {inside}" if inside else "")
 
@@ -115,40 +120,35 @@ def load_site(content: Path, now: datetime, base_url: str | None,
                      lambda: build_site(valid, now, cache, drafts))
 
 
-def content_key_leaks(content: Path, cache_folder: Path | None = None) -> list[str]:
+def content_key_leaks(content: Path, cache_folder: Path | None = None,
+                      digest: InputDigest | None = None) -> list[str]:
     """Files in the content folder that hold private key material (they would end up in Git).
 
-    With `cache_folder`, files found clean before and not changed since are not read again."""
+    With `cache_folder`, files found clean before and not changed since are not read again.
+    The same listing adds the folder to `digest` (see generator/uptodate.py)."""
     found = []
     clean = CleanFiles(cache_folder, content)
-    stack = [str(content)]
-    while stack:  # regular files only: links are not followed, pipes never opened
+
+    def scan(path: str, info: os.stat_result) -> None:
+        # regular files only: links are not followed, pipes never opened; the stamp is taken
+        # before the read, so a change during the read shows next time
+        current = stamp_of(info)
+        if clean.known_clean(path, current):
+            return
         try:
-            entries = list(os.scandir(stack.pop()))
+            with open(path, "rb", buffering=0) as handle:
+                if os.fstat(handle.fileno()).st_size >= 5_000_000:
+                    return
+                data = handle.readall()
         except OSError:
-            continue  # unreadable: the loader reports it where it matters
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(entry.path)
-            elif entry.is_file(follow_symlinks=False):
-                try:  # the stamp before the read: a change during the read shows next time
-                    current = stamp_of(entry.stat(follow_symlinks=False))
-                except OSError:
-                    continue
-                if clean.known_clean(entry.path, current):
-                    continue
-                try:
-                    with open(entry.path, "rb", buffering=0) as handle:
-                        if os.fstat(handle.fileno()).st_size >= 5_000_000:
-                            continue
-                        data = handle.readall()
-                except OSError:
-                    continue
-                what = find_private_key_material(data)
-                if what:
-                    found.append((Path(entry.path), what))
-                else:
-                    clean.remember(entry.path, current)
+            return  # unreadable: the loader reports it where it matters
+        what = find_private_key_material(data)
+        if what:
+            found.append((Path(path), what))
+        else:
+            clean.remember(path, current)
+
+    (digest if digest is not None else InputDigest()).add_tree("content", content, scan)
     clean.save()
     return [f"{path}: {what}" for path, what in sorted(found)]
 
@@ -171,12 +171,22 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     timer = _Timer(report, on_stage)
     # Before loading: what the scan of every file frees is then reused by the model, not
     # added on top of it. A key in content/ is reported before any other problem.
-    in_content = content_key_leaks(content, index_folder)
+    inputs = InputDigest() if index_folder is not None else None
+    in_content: list[str] = timer.run(  # type: ignore[assignment]
+        "check", lambda: content_key_leaks(content, index_folder, inputs))
     if in_content:
         raise ContentError([Diagnostic(item.split(": ")[0], 0, "private key material in the "
                                        "content folder: " + item.split(": ", 1)[1],
                                        "move keys out of content/ (they would be committed); "
                                        "keys belong in RUGZAK_KEYS_DIR") for item in in_content])
+    index = UnitIndex(index_path(index_folder, output)) if index_folder is not None else None
+    if index is not None and inputs is not None:
+        options = {"base_url": base_url, "csp": list(csp_script_hashes),
+                   "output": str(output.absolute())}
+        timer.run("check", lambda: build_inputs(
+            inputs, content, (content.parent / "themes", BUILTIN_THEMES), keyring, options))
+        if timer.run("check", lambda: _unchanged(index, inputs, now, output, workers, report)):
+            return report
     site = load_site(content, now, base_url, report, cache, index_folder)
     return_free_memory()  # what loading freed (tens of MB on a large site) goes back
     try:
@@ -187,11 +197,13 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     template_problems = check_templates(renderer.envs[site.default_language])
     if template_problems:
         raise ContentError(template_problems)
-    index = UnitIndex(index_path(index_folder, output)) if index_folder is not None else None
+    report.warnings = site_warnings(site)
+    report.counts = {"issuers": len(site.issuers), "badges": len(site.badges),
+                     "learners": len(site.learners), "awards": len(site.awards)}
     try:
         with Staging(output, incremental=index is not None) as staging:
             _build_into(staging, site, renderer, keyring, cache, workers, timer, on_unit,
-                        report, index)
+                        report, index, inputs)
     except RenderError as exc:
         where, _, message = str(exc).partition(": error: ")
         raise ContentError([Diagnostic(where, 0, message or str(exc))]) from None
@@ -202,10 +214,22 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     finally:
         if index is not None:
             index.abandon()  # after a successful build `finish` already moved it into place
-    report.warnings = site_warnings(site)
-    report.counts = {"issuers": len(site.issuers), "badges": len(site.badges),
-                     "learners": len(site.learners), "awards": len(site.awards)}
     return report
+
+
+def _unchanged(index: UnitIndex, inputs: InputDigest | None, now: datetime, output: Path,
+               workers: int, report: BuildReport) -> bool:
+    """Whether the previous build had these inputs and left `output` as it is now: then
+    there is nothing to do, and `report` says what that build made."""
+    stamp = matching_stamp(index, inputs, now) if inputs is not None else None
+    if stamp is None or not output.is_dir() or output.is_symlink():
+        return False
+    with held_output(output):  # a build killed while it updated the output is finished first
+        if not output_unchanged(index, output, stamp, workers):
+            return False
+    report.counts, report.warnings = dict(stamp.counts), list(stamp.warnings)
+    report.files, report.reused, report.unchanged = stamp.files, stamp.units, True
+    return True
 
 
 def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
@@ -221,7 +245,7 @@ def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
 def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyring,
                 cache: SignatureCache | None, workers: int, timer: _Timer,
                 on_unit: Callable[[int, int], None] | None, report: BuildReport,
-                index: UnitIndex | None) -> None:
+                index: UnitIndex | None, inputs: InputDigest | None = None) -> None:
     """Every stage after the model, into `staging`; commits it when nothing was refused."""
     guard_print = guard_fingerprint(site, keyring)
     previous = staging.previous
@@ -239,16 +263,17 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
     sitemap.extend(total.listed)
     profiles = [i for i, learner in enumerate(site.learners) if learner.has_profile]
     units = len(site.awards) + len(profiles)
-    done = 0
+    done = recorded = 0
     expected = PathSet()  # every path of the new site, for an in-place commit
 
     def run_units(unit: Callable[[BuildContext, int], UnitResult],
                   indexes: Sequence[int]) -> None:
-        nonlocal done
+        nonlocal done, recorded
         for result in imap_ordered(unit, indexes, context, workers):
             if index is not None:
                 for key, entry in result.entries:
                     index.record(key, entry)
+                recorded += len(result.entries)
                 expected.extend(result.path_keys)
             sitemap.extend(result.listed)
             total.add(result)
@@ -269,6 +294,10 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
     timer.run("write", lambda: staging.commit(
         expected if index is not None else None, workers))
     if index is not None:
+        if inputs is not None and not inputs.racy:  # lets an identical next build skip
+            index.note("stamp", BuildStamp(
+                inputs.hexdigest(), time_window(site), tuple(total.written), report.counts,
+                tuple(report.warnings), len(expected), recorded).to_json())
         index.finish()
     report.files = total.files
     report.reused = total.reused
@@ -292,7 +321,7 @@ def _site_files(context: BuildContext) -> UnitResult:
 def _finish(context: BuildContext, total: UnitResult, sitemap: SitemapPaths) -> None:
     """The files that summarise all others: sitemap(s) and host rules."""
     paths = set(total.host_paths)
-    for item in render_sitemaps(context.site, sitemap):  # one at a time: each up to ~5 MB
+    for item in render_sitemaps(context.site, sitemap):  # one at a time
         paths.add(item.path)
         write_files(context, guard_files(context, [item], total), total)
     files = [OutputFile(p, d) for p, d in host_files(sorted(paths))]

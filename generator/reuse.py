@@ -225,7 +225,7 @@ class UnitIndex:
         self._reader: sqlite3.Connection | None = None
         self._reader_pid = 0
         self._writer: sqlite3.Connection | None = None
-        self.guard = self._meta("guard")
+        self.guard = self.meta("guard")
 
     def _read(self) -> sqlite3.Connection | None:
         # one connection per process: workers are forked, and connections must not be shared
@@ -238,7 +238,8 @@ class UnitIndex:
                     self._reader = None
         return self._reader
 
-    def _meta(self, name: str) -> str | None:
+    def meta(self, name: str) -> str | None:
+        """A value the previous build noted (see `note`), or None."""
         try:
             reader = self._read()
             row = reader.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone() \
@@ -256,6 +257,27 @@ class UnitIndex:
             return (UnitEntry.from_json(row[0]), row[0]) if row else None
         except (sqlite3.Error, ValueError, TypeError):
             return None  # a damaged index only costs time
+
+    def row_span(self) -> tuple[int, int] | None:
+        """The first and last row numbers of the previous build's units (for splitting a
+        scan of all of them between workers); None without an index."""
+        try:
+            reader = self._read()
+            row = reader.execute("SELECT min(rowid), max(rowid) FROM units").fetchone() \
+                if reader else None
+        except sqlite3.Error:
+            return None
+        return (row[0], row[1]) if row and row[0] is not None else None
+
+    def entries_between(self, first: int, last: int) -> list[str]:
+        """The stored entries of the previous build's units in a span of row numbers."""
+        try:
+            reader = self._read()
+            return [text for text, in reader.execute(
+                "SELECT entry FROM units WHERE rowid BETWEEN ? AND ?", (first, last))] \
+                if reader else []
+        except sqlite3.Error:
+            return []
 
     def start(self, guard: str) -> None:
         """Begin this build's index (beside the old one until `finish`)."""
@@ -277,6 +299,14 @@ class UnitIndex:
             try:
                 self._writer.execute("INSERT OR REPLACE INTO units VALUES (?, ?)",
                                      (key, entry))
+            except sqlite3.Error:
+                self._writer = None
+
+    def note(self, name: str, value: str) -> None:
+        """Keep a value with this build's index (read back with `meta` by the next build)."""
+        if self._writer is not None:
+            try:
+                self._writer.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
             except sqlite3.Error:
                 self._writer = None
 

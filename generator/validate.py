@@ -411,6 +411,12 @@ class _Sources:
     def __getitem__(self, path: Path) -> RawRecord:
         return self.raw(self._by_path[path])
 
+    def problem(self, record: CleanRecord | RawRecord, field: str, message: str,
+                hint: str = "") -> Diagnostic:
+        """A problem with one field of a record (`field` "" for the record as a whole)."""
+        return Diagnostic(record.display, self.raw(record).line_of((field,) if field else ()),
+                          message, hint)
+
     def raw(self, record: CleanRecord | RawRecord) -> RawRecord:
         """The record as loaded (values left out): it names the file and finds lines."""
         if isinstance(record, RawRecord):
@@ -478,8 +484,7 @@ def _cross_check(site: CleanRecord, records: list[CleanRecord], raw: _Sources,
     also make every reference to it look unknown.
     """
     def error(record: CleanRecord | RawRecord, field: str, message: str, hint: str = "") -> None:
-        problems.append(Diagnostic(record.display, raw.raw(record).line_of((field,)), message,
-                                   hint))
+        problems.append(raw.problem(record, field, message, hint))
 
     pools: dict[str, dict[str, CleanRecord | RawRecord]] = {k: {} for k in SPECS}
     for record in raw.all():
@@ -604,8 +609,7 @@ class _AwardChecks:
 
     def _error(self, record: CleanRecord | RawRecord, field: str, message: str,
                hint: str = "") -> None:
-        self.problems.append(Diagnostic(record.display, self.sources.raw(record).line_of(
-            (field,) if field else ()), message, hint))
+        self.problems.append(self.sources.problem(record, field, message, hint))
 
     def arrived(self, record: CleanRecord | RawRecord) -> None:
         """An award file was read (cleaned, or with problems of its own): its id is taken."""

@@ -27,6 +27,7 @@ import shutil
 import stat
 import tempfile
 from array import array
+from contextlib import contextmanager
 from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,6 +165,19 @@ def remove_stale(parent: Path, name: str) -> None:
         for stale in parent.glob(f"{prefix}{name}-*"):
             if _ours(stale.name, prefix, name):
                 shutil.rmtree(stale, ignore_errors=True)
+
+
+@contextmanager
+def held_output(output: Path) -> Iterator[Path]:
+    """Hold the output folder as a build does (see `_lock`) while it is only checked, after
+    finishing what a killed build left (`remove_stale`)."""
+    output = output.absolute()
+    handle = _lock(output.parent, output.name)
+    try:
+        remove_stale(output.parent, output.name)
+        yield output
+    finally:
+        _unlock(handle)
 
 
 def _ours(folder: str, prefix: str, name: str) -> bool:

@@ -27,6 +27,15 @@ def copy_test_keys(target: Path) -> Path:
     return target
 
 
+@pytest.fixture(autouse=True)
+def unsettled_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within a test every input file counts as just changed, so a repeated build really
+    builds (whether it may be skipped would otherwise depend on how fast the machine is);
+    tests/test_uptodate.py turns this off."""
+    from generator import uptodate
+    monkeypatch.setattr(uptodate, "_RACY_NS", 1 << 62)
+
+
 @pytest.fixture(scope="session")
 def keyring(tmp_path_factory: pytest.TempPathFactory):
     """The committed test keyring, loaded."""
