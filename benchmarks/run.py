@@ -116,6 +116,9 @@ def main() -> None:
     for folder in (content, cache, output):
         shutil.rmtree(folder, ignore_errors=True)
     generate(content, args.awards, max(1, args.awards // 5), 20)
+    # Records are usually written long before a build; a build that starts within two
+    # seconds of a change leaves no stamp (generator/uptodate.py), so let them settle.
+    time.sleep(2.1)
     if not (keys / "keyring.json").is_file():
         from generator.keys import create_keyring
         create_keyring(keys, date(2026, 1, 1))
