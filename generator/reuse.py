@@ -25,6 +25,7 @@ import os
 import re
 import sqlite3
 import stat
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -278,6 +279,15 @@ class UnitIndex:
                 if reader else []
         except sqlite3.Error:
             return []
+
+    def remember(self, name: str, value: str) -> None:
+        """Add a value to the previous build's index, found out after it (see
+        generator/uptodate.py); a new build's index starts without it."""
+        try:
+            with closing(sqlite3.connect(self.path, timeout=2.0)) as db, db:
+                db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+        except (OSError, sqlite3.Error):
+            pass  # only costs time next build
 
     def start(self, guard: str) -> None:
         """Begin this build's index (beside the old one until `finish`)."""

@@ -10,7 +10,9 @@ an issue, expiry or revocation date, the start of an expiry warning — lies bet
 
 A build whose inputs match the stamp then only checks the output, as a warm rebuild would:
 every file the previous build left is still there with its size and mtime, and nothing else
-is (checked by `workers` processes). Anything else — a changed file, a file younger than two
+is (checked by `workers` processes). Listing every folder of a large output costs more than
+all the rest, so the first check that finds nothing else there notes every folder's times;
+the next only compares them (an entry added, removed or renamed changes its folder's). Anything else — a changed file, a file younger than two
 seconds (it could change again within its timestamp's tick), another day that crosses an
 expiry, a file edited or added in the output — means a normal build.
 """
@@ -35,7 +37,7 @@ from generator.keys import Keyring
 from generator.model import EXPIRES_SOON_DAYS, Site
 from generator.parallel import imap_ordered
 from generator.reuse import UnitEntry, UnitIndex, keyring_digest, unchanged_files
-from generator.write import PathSet, UnsafeOutputPath, find_strays, path_key
+from generator.write import FolderStamp, PathSet, UnsafeOutputPath, find_strays, path_key
 
 STAMP_FORMAT = "rugzak-stamp-1"
 _RACY_NS = 2_000_000_000  # as the record cache: a file this young may change within its tick
@@ -299,10 +301,45 @@ def output_unchanged(index: UnitIndex, output: Path, stamp: BuildStamp, workers:
         expected.extend(keys)
     if units != stamp.units or len(expected) != stamp.files:
         return False
+    if _folders_unchanged(index, stamp, root):
+        return True
+    folders: list[FolderStamp] = []
     try:
-        return not find_strays(output, expected, workers)
+        if find_strays(output, expected, workers, folders):
+            return False
     except (UnsafeOutputPath, OSError):
         return False
+    _remember_folders(index, stamp, folders)
+    return True
+
+
+def _folders_unchanged(index: UnitIndex, stamp: BuildStamp, root: str) -> bool:
+    """Whether every folder of the output has the times it had when a check of this same
+    stamp last found nothing but the build's files in it. Adding, removing or renaming an
+    entry changes its folder's times, so no folder needs listing again."""
+    text = index.meta("folders")
+    try:
+        value = json.loads(text) if text else None
+        if not value or value.get("inputs") != stamp.inputs:
+            return False
+        for path, mtime, ctime in value["folders"]:
+            info = os.lstat(root + path)
+            if not stat.S_ISDIR(info.st_mode) or info.st_mtime_ns != mtime or \
+                    info.st_ctime_ns != ctime:
+                return False
+    except (ValueError, TypeError, KeyError, AttributeError, OSError):
+        return False
+    return True
+
+
+def _remember_folders(index: UnitIndex, stamp: BuildStamp, folders: list[FolderStamp]
+                      ) -> None:
+    """Note the folders' times for the next check — unless one changed too recently to be
+    sure a change within the same tick would show."""
+    now = time.time_ns()
+    if all(now - max(mtime, ctime) > _RACY_NS for _, mtime, ctime in folders):
+        index.remember("folders", json.dumps({"inputs": stamp.inputs, "folders": folders},
+                                             separators=(",", ":")))
 
 
 def _check_units(context: tuple[UnitIndex, Path], span: tuple[int, int]

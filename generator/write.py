@@ -368,10 +368,15 @@ def _lexical_target(root: Path, relative: str) -> Path:
     return root.joinpath(*_checked_parts(relative))
 
 
-def _files(root: Path | str, start: str = "") -> Iterator[tuple[str, bool]]:
+FolderStamp = tuple[str, int, int]  # (relative path ending in "/" or "", mtime_ns, ctime_ns)
+
+
+def _files(root: Path | str, start: str = "", folders: list[FolderStamp] | None = None
+           ) -> Iterator[tuple[str, bool]]:
     """(relative POSIX path, is a regular file) for everything under `root` (or its folder
     `start`, ending in "/") that is not a folder — symbolic links included, never followed.
-    Types come from the folder listing, so this costs no system call per file."""
+    Types come from the folder listing, so this costs no system call per file. With
+    `folders`, each sub-folder's times are noted there before it is listed."""
     stack = [start]
     while stack:
         prefix = stack.pop()
@@ -383,27 +388,42 @@ def _files(root: Path | str, start: str = "") -> Iterator[tuple[str, bool]]:
             relative = f"{prefix}{entry.name}"
             if entry.is_dir(follow_symlinks=False):
                 stack.append(relative + "/")
+                if folders is not None:
+                    folders.append(_folder_stamp(relative + "/", entry.stat(
+                        follow_symlinks=False)))
             else:
                 yield relative, entry.is_file(follow_symlinks=False)
 
 
-def find_strays(output: Path, expected: PathSet, workers: int = 1) -> list[str]:
+def _folder_stamp(relative: str, info: os.stat_result) -> FolderStamp:
+    return relative, info.st_mtime_ns, info.st_ctime_ns
+
+
+def find_strays(output: Path, expected: PathSet, workers: int = 1,
+                folders: list[FolderStamp] | None = None) -> list[str]:
     """Everything in `output` that is not a regular file at a path of `expected` (which
     must be complete); raises UnsafeOutputPath for a path that two files claim.
 
     A large output is split into its record folders (the children of any folder with many
-    entries), which `workers` processes walk in parallel."""
+    entries), which `workers` processes walk in parallel. With `folders`, the times of
+    every folder (the output itself as "") are noted there, each taken before the folder
+    was listed: while they stay the same, nothing was added to or removed from it."""
     expected.freeze()  # before the workers fork, so they inherit the sorted keys
     strays: list[str] = []
     roots: list[str] = []
-    _split(str(output), "", expected, strays, roots, depth=0)
+    if folders is not None:
+        folders.append(_folder_stamp("", os.lstat(output)))
+    _split(str(output), "", expected, strays, roots, depth=0, folders=folders)
     if len(roots) < SPLIT_MIN_FOLDERS:
         workers = 1
     # enough chunks for imap_ordered to use its workers, and to even out folder sizes
     size = max(1, len(roots) // max(2 * MIN_ITEMS_PER_WORKER, workers * 16))
     chunks = [roots[i:i + size] for i in range(0, len(roots), size)]
-    for found in imap_ordered(_strays_under, chunks, (str(output), expected), workers):
+    for found, seen in imap_ordered(_strays_under, chunks,
+                                    (str(output), expected, folders is not None), workers):
         strays += found
+        if folders is not None:
+            folders += seen
     return strays
 
 
@@ -412,7 +432,7 @@ _COLLECTION = 64  # a folder with this many entries holds records: its children 
 
 
 def _split(root: str, prefix: str, expected: PathSet, strays: list[str], roots: list[str],
-           depth: int) -> None:
+           depth: int, folders: list[FolderStamp] | None = None) -> None:
     """Check the files of `prefix`; its sub-folders become walk roots, except in a small
     folder near the top (a language or section folder), which is split further."""
     try:
@@ -423,21 +443,25 @@ def _split(root: str, prefix: str, expected: PathSet, strays: list[str], roots: 
     for entry in entries:
         relative = f"{prefix}{entry.name}"
         if entry.is_dir(follow_symlinks=False):
+            if folders is not None:
+                folders.append(_folder_stamp(relative + "/", entry.stat(follow_symlinks=False)))
             if small:
-                _split(root, relative + "/", expected, strays, roots, depth + 1)
+                _split(root, relative + "/", expected, strays, roots, depth + 1, folders)
             else:
                 roots.append(relative + "/")
         else:
             _check(relative, entry.is_file(follow_symlinks=False), expected, strays)
 
 
-def _strays_under(context: tuple[str, PathSet], prefixes: list[str]) -> list[str]:
-    root, expected = context
+def _strays_under(context: tuple[str, PathSet, bool], prefixes: list[str]
+                  ) -> tuple[list[str], list[FolderStamp]]:
+    root, expected, with_folders = context
     strays: list[str] = []
+    folders: list[FolderStamp] | None = [] if with_folders else None
     for prefix in prefixes:
-        for path, regular in _files(root, prefix):
+        for path, regular in _files(root, prefix, folders):
             _check(path, regular, expected, strays)
-    return strays
+    return strays, folders or []
 
 
 def _check(path: str, regular: bool, expected: PathSet, strays: list[str]) -> None:

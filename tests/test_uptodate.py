@@ -268,3 +268,52 @@ def test_the_cli_says_when_nothing_changed(tmp_path: Path, settled, capsys,
     assert main(command) == 0
     out = capsys.readouterr().out
     assert "nothing changed since the last build" in out and "check" in out
+
+
+def test_a_second_check_compares_folder_times_instead_of_listing_folders(
+        built, keyring, monkeypatch: pytest.MonkeyPatch) -> None:
+    site, cache, out = built
+    assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged  # lists, notes
+
+    def no_listing(*args, **kwargs):
+        raise AssertionError("listed the output again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(uptodate, "find_strays", no_listing)
+        assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged
+
+
+@pytest.mark.parametrize("change", ["stray file", "new folder", "stray at the top"])
+def test_anything_added_after_the_folder_times_were_noted_is_found(
+        built, keyring, change: str) -> None:
+    site, cache, out = built
+    assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged  # notes times
+    if change == "stray file":
+        (out / "en/a/wp-0001/notes.txt").write_text("put here by hand")
+    elif change == "new folder":
+        (out / "a/wp-0001/extra").mkdir()
+        (out / "a/wp-0001/extra/notes.txt").write_text("put here by hand")
+    else:
+        (out / "notes.txt").write_text("put here by hand")
+    assert not build(site, out, None, keyring, NOW, index_folder=cache).unchanged
+    assert tree_of(out) == tree_of(build_cold(site, keyring, out.parent / "cold"))
+
+
+def build_cold(site: Path, keyring, target: Path) -> Path:
+    build(site, target, None, keyring, NOW)
+    return target
+
+
+def test_folder_times_are_not_noted_while_a_folder_is_young(
+        built, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator.reuse import UnitIndex, index_path
+    _, cache, out = built
+    index = UnitIndex(index_path(cache, out))
+    stamp = uptodate.BuildStamp.from_json(index.meta("stamp") or "")
+    assert stamp is not None
+    monkeypatch.setattr(uptodate, "_RACY_NS", 2_000_000_000)  # the real rule
+    young = [("", 0, 0), ("a/", 0, uptodate.time.time_ns())]
+    uptodate._remember_folders(index, stamp, young)
+    assert index.meta("folders") is None
+    uptodate._remember_folders(index, stamp, young[:1])
+    assert index.meta("folders") is not None
