@@ -312,8 +312,17 @@ def test_folder_times_are_not_noted_while_a_folder_is_young(
     stamp = uptodate.BuildStamp.from_json(index.meta("stamp") or "")
     assert stamp is not None
     monkeypatch.setattr(uptodate, "_RACY_NS", 2_000_000_000)  # the real rule
-    young = [("", 0, 0), ("a/", 0, uptodate.time.time_ns())]
+    young = ["0 0 ", f"0 {uptodate.time.time_ns()} a/"]
     uptodate._remember_folders(index, stamp, young)
     assert index.meta("folders") is None
     uptodate._remember_folders(index, stamp, young[:1])
     assert index.meta("folders") is not None
+
+
+def test_a_folder_name_with_a_line_break_is_never_noted(built, keyring) -> None:
+    from generator.reuse import UnitIndex, index_path
+    site, cache, out = built
+    (out / "a/odd\nname").mkdir()  # empty: not a stray, but its name would break a line
+    assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged
+    assert UnitIndex(index_path(cache, out)).meta("folders") is None
+    assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged
