@@ -217,11 +217,11 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     return report
 
 
-def _unchanged(index: UnitIndex, inputs: InputDigest | None, now: datetime, output: Path,
+def _unchanged(index: UnitIndex, inputs: InputDigest, now: datetime, output: Path,
                workers: int, report: BuildReport) -> bool:
     """Whether the previous build had these inputs and left `output` as it is now: then
     there is nothing to do, and `report` says what that build made."""
-    stamp = matching_stamp(index, inputs, now) if inputs is not None else None
+    stamp = matching_stamp(index, inputs, now)
     if stamp is None or not output.is_dir() or output.is_symlink():
         return False
     with held_output(output):  # a build killed while it updated the output is finished first

@@ -281,11 +281,11 @@ _CHUNK_UNITS = 500  # index rows per task: enough tasks for every worker
 def output_unchanged(index: UnitIndex, output: Path, stamp: BuildStamp, workers: int) -> bool:
     """Whether `output` holds exactly the files the stamped build left there: every unit's
     and site-wide file with its size and mtime, and nothing else."""
-    expected = PathSet()
     root = str(output) + "/"
-    for path, size, mtime in stamp.site_files:
-        if not _same(root + path, size, mtime):
-            return False
+    if not unchanged_files(UnitEntry("", stamp.site_files, ()), output):
+        return False
+    expected = PathSet()
+    for path, _, _ in stamp.site_files:
         expected.add(path)
     span = index.row_span()
     if span is None:
@@ -365,11 +365,3 @@ def _check_units(context: tuple[UnitIndex, Path], span: tuple[int, int]
         keys.extend(path_key(path) for path, _, _ in entry.files)
         count += 1
     return count, keys
-
-
-def _same(path: str, size: int, mtime: int) -> bool:
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISREG(info.st_mode) and info.st_size == size and info.st_mtime_ns == mtime
