@@ -21,7 +21,7 @@ from generator import model, ob2
 from generator.share import linkedin_url
 from generator.model import Award, Learner, Site
 from generator.theme import Theme, make_environment
-from generator.write import OutputFile
+from generator.write import OutputFile, write_all
 
 
 class RenderError(Exception):
@@ -271,10 +271,8 @@ class SitemapPaths:
             return
         if self._file is None:
             self._file = tempfile.TemporaryFile(buffering=0)
-        data = memoryview("".join(json.dumps(p) + "\n" for p in self._pending)
-                          .encode("utf-8"))  # one line each, whatever a path holds
-        while data:
-            data = data[self._file.write(data):]
+        write_all(self._file, "".join(json.dumps(p) + "\n" for p in self._pending)
+                  .encode("utf-8"))  # one line each, whatever a path holds
         self._pending.clear()
 
     def __len__(self) -> int:

@@ -96,6 +96,13 @@ def _unlock(handle: IO[bytes] | None) -> None:
         handle.close()
 
 
+def write_all(handle: IO[bytes], data: bytes) -> None:
+    """Write all of `data` to an unbuffered file (whose writes may be partial)."""
+    view = memoryview(data)
+    while view:
+        view = view[handle.write(view):]
+
+
 def path_key(path: str) -> int:
     """A path's 64-bit key in a PathSet. The same in the parent and its forked workers (they
     share the interpreter's hash secret), and only ever compared within one build."""
@@ -106,34 +113,74 @@ class PathSet:
     """The relative paths of the new site, kept as 64-bit hashes: a set of strings would
     cost ~130 MB at 100,000 awards (1.3 million files), this costs 8 bytes a path. The
     hashes are spread over buckets by their low bits, so sorting one bucket never needs
-    more than a sliver of the set as Python integers."""
+    more than a sliver of the set as Python integers.
+
+    Keys added in bulk (`extend`, a unit's files at a time) wait in a temporary file until
+    the set is first asked something: held in memory while the units run, they would be
+    part of every worker forked after them (~12 MB at 100,000 awards)."""
 
     _BUCKETS = 256
+    _BATCH = 8192  # keys gathered before one unbuffered write to the temporary file
 
     def __init__(self) -> None:
         self._buckets = [array("q") for _ in range(self._BUCKETS)]
         self._sorted = True
+        self._count = 0
+        self._waiting = array("q")
+        self._file: IO[bytes] | None = None
         self.duplicates: frozenset[int] = frozenset()
 
     def add(self, path: str) -> None:
         key = path_key(path)
         self._buckets[key % self._BUCKETS].append(key)
+        self._count += 1
         self._sorted = False
 
     def extend(self, keys: array) -> None:
         """Add paths already turned into keys (by `path_key`, in a worker)."""
-        buckets, count = self._buckets, self._BUCKETS
-        for key in keys:
-            buckets[key % count].append(key)
+        self._waiting.extend(keys)
+        self._count += len(keys)
         self._sorted = False
+        if len(self._waiting) >= self._BATCH:
+            self._write_waiting()
+
+    def _write_waiting(self) -> None:
+        # Unbuffered writes of whole batches: workers forked in between inherit no file
+        # buffer that they could write out a second time.
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(buffering=0)
+        write_all(self._file, self._waiting.tobytes())
+        self._waiting = array("q")
+
+    def _take_waiting(self) -> None:
+        """Move the keys waiting in the temporary file (and in memory) into the buckets."""
+        buckets, count = self._buckets, self._BUCKETS
+        if self._file is not None:
+            with self._file:
+                self._file.seek(0)
+                while True:
+                    chunk = array("q")
+                    try:
+                        chunk.fromfile(self._file, 65536)
+                    except EOFError:
+                        pass  # the last chunk is shorter: what there was is in `chunk`
+                    if not chunk:
+                        break
+                    for key in chunk:
+                        buckets[key % count].append(key)
+            self._file = None
+        for key in self._waiting:
+            buckets[key % count].append(key)
+        self._waiting = array("q")
 
     def __len__(self) -> int:
-        return sum(len(bucket) for bucket in self._buckets)
+        return self._count
 
     def freeze(self) -> None:
         """Sort for lookups and note hashes that occur twice (two files, one path)."""
         if self._sorted:
             return
+        self._take_waiting()
         twice = set()
         for number, bucket in enumerate(self._buckets):
             ordered = array("q", sorted(bucket))

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+from array import array
 from pathlib import Path
 from typing import Iterator
 
@@ -287,3 +288,25 @@ def test_strays_are_found_alike_by_one_or_several_processes(
     expected.add("a/100/index.html")  # two files claim one path
     with pytest.raises(UnsafeOutputPath, match="two files"):
         write.find_strays(out, expected, workers)
+
+
+def test_a_path_set_answers_alike_for_keys_added_singly_or_spilled_in_batches(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(PathSet, "_BATCH", 7)  # many spilled batches, and some left waiting
+    paths = [f"a/b{n:07d}/{name}" for n in range(300) for name in ("index.html", "qr.svg")]
+    spilled, single = PathSet(), PathSet()
+    for start in range(0, len(paths), 5):  # as units report their files: a few at a time
+        spilled.extend(array("q", (write.path_key(p) for p in paths[start:start + 5])))
+    spilled.add("index.html")
+    for path in [*paths, "index.html"]:
+        single.add(path)
+    assert spilled._file is not None  # the test covers the temporary file
+    assert len(spilled) == len(single) == 601
+    for probe in [*paths, "index.html", "a/b9999999/index.html", "sitemap.xml"]:
+        assert (probe in spilled) == (probe in single)
+    assert spilled._file is None  # read back once, then closed
+    spilled.extend(array("q", [write.path_key(paths[3])]))  # the same path once more
+    with pytest.raises(UnsafeOutputPath, match="two files"):
+        spilled.freeze()
+        spilled.check_unique(paths[3])
+    assert len(spilled) == 602
