@@ -34,7 +34,7 @@ from generator.uptodate import (BuildStamp, InputDigest, build_inputs, matching_
 from generator.units import (BuildContext, UnitResult, award_unit, guard_files, profile_unit,
                              write_files)
 from generator.validate import validate_content
-from generator.write import OutputFile, PathSet, Staging, held_output
+from generator.write import OutputFile, PathSet, Staging, check_output_folder, held_output
 
 
 @dataclass
@@ -159,7 +159,8 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
           on_stage: Callable[[str, float], None] | None = None,
           on_unit: Callable[[int, int], None] | None = None,
           index_folder: Path | None = None) -> BuildReport:
-    """Build the site from `content` into `output`; raises ContentError on bad records.
+    """Build the site from `content` into `output`; raises ContentError on bad records
+    and UsageError for an output folder it must not replace (see write.check_output_folder).
 
     Files stream into a staging folder beside `output` as they are made, each checked by the
     privacy and key-material guard; only when every stage succeeded and no file was refused
@@ -167,6 +168,7 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     With `index_folder` (the cache folder), records whose inputs did not change since the
     last build into `output` keep their files (see generator/reuse.py).
     """
+    check_output_folder(output, content)  # before anything: a wrong --output loses data
     report = BuildReport()
     timer = _Timer(report, on_stage)
     # Before loading: what the scan of every file frees is then reused by the model, not

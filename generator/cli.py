@@ -32,6 +32,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (argparse turns the ValueError into a usage error)."""
+    number = int(text)
+    if number < 1:
+        raise ValueError(text)
+    return number
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rugzak", description="Static site generator for Open Badges.")
     parser.add_argument("--version", action="version", version=f"rugzak {__version__}")
@@ -50,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true",
                    help="print each stage as it finishes (on a terminal a progress line is "
                         "shown anyway; CI logs stay quiet)")
-    p.add_argument("--workers", "-j", type=int, default=None, metavar="N",
+    p.add_argument("--workers", "-j", type=_positive, default=None, metavar="N",
                    help="processes for signing and images (default: RUGZAK_WORKERS or the "
                         "number of cores); the output is the same for any number")
     p.add_argument("--csp-script-hash", action="append", default=[], metavar="BASE64",

@@ -49,6 +49,8 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
 
 def display_path(path: Path, root: Path) -> str:
     """Path as shown to users: relative to the content root's parent when possible."""
+    if root.parent == Path(root.anchor) and root.is_absolute():
+        return path.as_posix()  # a content folder at the top (/site): "site/x" would mislead
     try:
         return path.relative_to(root.parent).as_posix()
     except ValueError:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
+from generator.errors import UsageError
 from generator.parallel import MIN_ITEMS_PER_WORKER, imap_ordered
 
 try:
@@ -201,6 +202,49 @@ class PathSet:
     def check_unique(self, path: str) -> None:
         if self.duplicates and path_key(path) in self.duplicates:
             raise UnsafeOutputPath(f"two files would be written to {path!r}")
+
+
+# Every build writes `_headers` with this line (generator/scaffold.py): how an output folder
+# made by Rugzak is told from a folder of the user's, which a build must never replace.
+OUTPUT_SIGNATURE = b"# Written by Rugzak"
+
+
+def check_output_folder(output: Path, content: Path) -> None:
+    """Refuse an output folder that a build would destroy something in: the content folder
+    itself, a folder inside it or around it, a folder with a Git repository at its top, and
+    any existing folder that is neither empty nor an earlier Rugzak output (a build makes
+    the output exactly the site, so everything else in it would be deleted)."""
+    out, records = output.absolute().resolve(), content.absolute().resolve()
+    if out == records or out.is_relative_to(records) or records.is_relative_to(out):
+        where = "is" if out == records else "is inside" if out.is_relative_to(records) \
+            else "holds"
+        raise UsageError(f"the output folder {output} {where} the content folder {content}: "
+                         "a build replaces everything in its output folder\n  hint: build "
+                         "into a folder of its own, e.g. --output output")
+    if not output.is_dir() or output.is_symlink():
+        return  # absent (made by the build), or refused by Staging with its own message
+    try:
+        with os.scandir(output) as listing:
+            names = sorted(entry.name for entry in listing)
+    except OSError:
+        return  # unreadable: Staging reports it
+    if not names:
+        return
+    if ".git" in names:
+        raise UsageError(f"the output folder {output} holds a Git repository (.git), which a "
+                         "build would delete\n  hint: build into another folder; "
+                         "`rugzak publish` commits the built site to a branch without one")
+    try:
+        with open(output / "_headers", "rb") as handle:
+            ours = OUTPUT_SIGNATURE in handle.read(4096)
+    except OSError:
+        ours = False
+    if not ours:
+        shown = ", ".join(repr(name) for name in names[:3]) + (", ..." if len(names) > 3 else "")
+        raise UsageError(f"the output folder {output} is not empty and was not built by "
+                         f"Rugzak (it holds {shown}); a build would replace everything in it"
+                         "\n  hint: build into a new or empty folder, or delete this one "
+                         "first if nothing in it is needed")
 
 
 def remove_stale(parent: Path, name: str) -> None:
@@ -416,7 +460,7 @@ def _lexical_target(root: Path, relative: str) -> Path:
 
 
 # a folder's times and relative path (ending in "/", or "" for the output itself) as one
-# line of text, "mtime_ns ctime_ns path": ~60 bytes each where a tuple would cost ~200
+# string, "mtime_ns ctime_ns path": ~60 bytes each where a tuple would cost ~200
 FolderStamp = str
 
 

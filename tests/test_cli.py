@@ -89,3 +89,36 @@ def test_build_and_keys_lifecycle(tmp_path: Path) -> None:
                          cwd=tmp_path, env={"RUGZAK_KEYS_BUNDLE": bundle,
                                             "RUGZAK_KEYS_DIR": str(tmp_path / "none")})
     assert from_bundle.returncode == 0, from_bundle.stderr
+
+
+def test_build_never_replaces_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    content = make_site(tmp_path)
+    keys = copy_test_keys(tmp_path / "keys")
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "thesis.docx").write_bytes(b"years of work")
+    env = {"RUGZAK_KEYS_DIR": str(keys)}
+    for output in (theirs, content):
+        result = rugzak("build", "--content", str(content), "--output", str(output),
+                        cwd=tmp_path, env=env)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr and "hint:" in result.stderr
+    assert [p.name for p in theirs.iterdir()] == ["thesis.docx"]
+    assert (content / "site.yaml").is_file()
+    for _ in range(2):  # a new folder, then the same folder again: Rugzak's own output
+        result = rugzak("build", "--content", str(content), "--output", str(tmp_path / "out"),
+                        cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+
+
+def test_a_worker_count_below_one_is_a_usage_error(tmp_path: Path) -> None:
+    for count in ("0", "-1", "two"):
+        result = rugzak("build", "--workers", count, cwd=tmp_path)
+        assert result.returncode == 2 and "--workers" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_a_content_folder_at_the_top_of_the_file_system_is_shown_whole() -> None:
+    result = rugzak("check", "--content", "/nonexistent-rugzak-site")
+    assert result.returncode == 1
+    assert "/nonexistent-rugzak-site/site.yaml" in result.stderr

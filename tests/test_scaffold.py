@@ -16,6 +16,7 @@ import yaml
 from conftest import NOW, ROOT
 from generator.errors import ContentError, UsageError, format_diagnostics
 from generator.workflow_cli import add_commands
+from generator.write import OUTPUT_SIGNATURE
 
 
 def run_cli(argv: list[str], now: datetime = NOW) -> tuple[int, str]:
@@ -163,6 +164,7 @@ def test_host_files(tmp_path: Path) -> None:
     files = dict(host_files(paths))
     assert files[".nojekyll"] == b""
     headers = files["_headers"].decode()
+    assert OUTPUT_SIGNATURE.decode() in headers  # how a later build knows its own output
     blocks = {b.split("\n")[0]: b.split("\n")[1:] for b in headers.split("\n/")[1:]}
     rules = {"/" + k.lstrip("/"): v for k, v in blocks.items()}
     json_rule = ["  Content-Type: application/json", "  Access-Control-Allow-Origin: *"]

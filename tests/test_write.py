@@ -9,7 +9,9 @@ from typing import Iterator
 import pytest
 
 from generator import write
+from generator.errors import UsageError
 from generator.parallel import MIN_ITEMS_PER_WORKER
+from generator.scaffold import host_files
 from generator.write import OutputFile, PathSet, Staging, UnsafeOutputPath, write_site
 
 
@@ -310,3 +312,43 @@ def test_a_path_set_answers_alike_for_keys_added_singly_or_spilled_in_batches(
         spilled.freeze()
         spilled.check_unique(paths[3])
     assert len(spilled) == 602
+
+
+def _content(root: Path) -> Path:
+    (root / "content").mkdir(parents=True)
+    (root / "content" / "site.yaml").write_text("title: x\n")
+    return root / "content"
+
+
+@pytest.mark.parametrize("output", ["content", "content/output", "."])
+def test_an_output_folder_that_is_in_or_around_the_content_is_refused(
+        tmp_path: Path, output: str) -> None:
+    content = _content(tmp_path)
+    with pytest.raises(UsageError, match="the content folder"):
+        write.check_output_folder(tmp_path / output, content)
+    assert (content / "site.yaml").read_text() == "title: x\n"
+
+
+def test_a_folder_of_the_users_is_never_taken_for_an_output(tmp_path: Path) -> None:
+    content = _content(tmp_path)
+    theirs = tmp_path / "theirs"
+    (theirs / "photos").mkdir(parents=True)
+    (theirs / "thesis.docx").write_bytes(b"years of work")
+    with pytest.raises(UsageError, match="not empty and was not built by Rugzak"):
+        write.check_output_folder(theirs, content)
+    (theirs / "_headers").write_text("/*\n  X-Frame-Options: DENY\n")  # a host file, not ours
+    with pytest.raises(UsageError, match="'_headers', 'photos', 'thesis.docx'"):
+        write.check_output_folder(theirs, content)
+
+
+def test_an_empty_absent_or_earlier_rugzak_output_is_accepted(tmp_path: Path) -> None:
+    content = _content(tmp_path)
+    write.check_output_folder(tmp_path / "absent", content)
+    (tmp_path / "empty").mkdir()
+    write.check_output_folder(tmp_path / "empty", content)
+    built = tmp_path / "built"
+    write_site([OutputFile(name, data) for name, data in host_files(["index.html"])], built)
+    write.check_output_folder(built, content)
+    (built / ".git").mkdir()  # `git init` in the output: the next build would delete it
+    with pytest.raises(UsageError, match="Git repository"):
+        write.check_output_folder(built, content)
