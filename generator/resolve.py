@@ -45,7 +45,7 @@ class Resolver:
         for candidate in (self.site / "did.json", self.site / ".well-known" / "did.json"):
             try:
                 did = json.loads(candidate.read_text("utf-8")).get("id", "")
-            except (OSError, ValueError, AttributeError):
+            except (OSError, ValueError, AttributeError, RecursionError):
                 continue
             segments = did.split(":")[3:] if did.startswith("did:web:") else []
             return "/" + "".join(unquote(s) + "/" for s in segments)
@@ -103,8 +103,8 @@ class Resolver:
         """A JSON document by URL."""
         try:
             return json.loads(self.fetch(url).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ResolveError(f"{url} is not JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, too long, too deep
+            raise ResolveError(f"{url} is not JSON: {str(exc)[:200]}") from None
 
     def did_document(self, did: str) -> dict[str, Any]:
         """Resolve a did:web or did:key DID to its DID document."""

@@ -333,6 +333,12 @@ def verify_ob2_hosted(assertion: dict[str, Any], resolver: Resolver, now: dateti
 
 
 # --- dispatch -------------------------------------------------------------------------------------
+def _short(error: BaseException) -> str:
+    """An exception's message, cut short: the input it quotes can be megabytes."""
+    text = str(error) or type(error).__name__
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
 def verify_text(text: str, subject: str, resolver: Resolver, now: datetime) -> Report:
     """Verify a credential given as text (JSON or compact JWS)."""
     report = Report(subject)
@@ -343,6 +349,10 @@ def verify_text(text: str, subject: str, resolver: Resolver, now: datetime) -> R
         except json.JSONDecodeError as exc:
             report.add("format", False, f"not valid JSON (line {exc.lineno}: {exc.msg}); a "
                                         "truncated or damaged file?")
+            return report
+        except (ValueError, RecursionError) as exc:  # a number too long, nesting too deep
+            report.add("format", False, f"not JSON this verifier reads: "
+                                        f"{_short(exc)}; a damaged or hostile file?")
             return report
         if isinstance(document, dict) and "proof" in document:
             return verify_credential_json(document, resolver, now, report)
@@ -357,8 +367,8 @@ def verify_text(text: str, subject: str, resolver: Resolver, now: datetime) -> R
     try:
         header, payload_bytes, _, _ = decode_jws(stripped)
         payload = json.loads(payload_bytes.decode("utf-8"))
-    except (JwsError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        report.add("format", False, f"neither JSON nor a compact JWS: {exc}")
+    except (JwsError, ValueError, RecursionError) as exc:  # (also bad UTF-8 and JSON)
+        report.add("format", False, f"neither JSON nor a compact JWS: {_short(exc)}")
         return report
     if not isinstance(payload, dict):
         report.add("format", False, "the JWS payload is not a JSON object")
@@ -417,7 +427,10 @@ def verify_input(item: str, resolver: Resolver, now: datetime) -> list[Report]:
             data = path.read_bytes()
     except (ResolveError, OSError) as exc:
         return [_failed(item, "unknown", f"cannot read it: {getattr(exc, 'strerror', None) or exc}")]
-    return verify_bytes(data, item, resolver, now)
+    try:
+        return verify_bytes(data, item, resolver, now)
+    except RecursionError:  # JSON nested thousands deep: hostile, never a credential
+        return [_failed(item, "unknown", "nested too deeply to be a credential")]
 
 
 def now_utc() -> datetime:

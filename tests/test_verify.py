@@ -121,6 +121,8 @@ def test_wrong_key_and_unknown_key_id(site: Path, tmp_path: Path) -> None:
     ("eyJhbGciOiJSUzI1NiJ9.e30.", "the signature is empty"),
     ('{"@context": ["https://www.w3.org/ns/credentials/v2"], "proof": ', "not valid JSON"),
     ("eyJhbGciOiJub25lIn0.e30.c2ln", "alg 'none'"),
+    ('{"a": ' + "1" * 5000 + "}", "not JSON this verifier reads"),  # Python's digit limit
+    ('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "not JSON this verifier reads"),
 ])
 def test_malformed_input(site: Path, tmp_path: Path, content: str, reason: str) -> None:
     (tmp_path / "bad").write_text(content)
