@@ -86,3 +86,23 @@ def test_third_language(tmp_path: Path, keyring, monkeypatch: pytest.MonkeyPatch
     assert "<title>Lassen basis" in page                # no German name: default language
     assert 'hreflang="de" href="https://badges.example.org/de/a/wp-0001/"' in (
         out / "a/wp-0001/index.html").read_text()
+
+
+@pytest.mark.parametrize("where, text", [
+    ("templates/award.html", '{% extends "default/award.html" %}\n{% block main %}'
+                             '<script src="https://cdn.example/track.js"></script>'
+                             '{{ super() }}{% endblock %}\n'),
+    ("static/extra.css", "@import url(https://fonts.example/css?family=Inter);\n"),
+])
+def test_a_theme_that_loads_from_another_origin_fails_the_build(
+        tmp_path: Path, keyring, where: str, text: str) -> None:
+    content = make_site(tmp_path, {"site.yaml": THEMED_SITE})
+    theme = tmp_path / "themes" / "rotterdam"
+    for folder in ("templates", "static"):
+        (theme / folder).mkdir(parents=True)
+    (theme / "theme.yaml").write_text("name: rotterdam\nextends: default\n")
+    (theme / where).write_text(text)
+    with pytest.raises(ContentError) as caught:
+        build(content, tmp_path / "out", None, keyring, NOW)
+    assert "from another origin" in str(caught.value) and "static/" in str(caught.value)
+    assert not (tmp_path / "out").exists()
