@@ -2,8 +2,10 @@
 
 Nothing here judges field values (that is `validate`); this stage only turns files into plain
 Python values and remembers where each value came from, so later errors can name a line.
-It refuses what is unsafe to even read: symlinks that leave the content folder, huge files,
-invalid UTF-8 and YAML anchors/aliases (the "billion laughs" bomb needs them; records do not).
+It refuses what is unsafe to even read: symlinks that leave the content folder, files that
+are not regular files (a named pipe would block the build forever), huge files, invalid UTF-8,
+values nested too deeply, and YAML anchors/aliases (the "billion laughs" bomb needs them;
+records do not).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import dataclasses
 import functools
 import os
 import re
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,7 +24,7 @@ from typing import Any
 import yaml
 
 from generator.errors import Diagnostic, display_path
-from generator.record_cache import RecordCache, stamp
+from generator.record_cache import RecordCache, stamp_of
 
 # Kinds of record and the folder/extensions they live in.
 RECORD_FOLDERS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -37,6 +40,13 @@ RECORD_FOLDERS: dict[str, tuple[str, tuple[str, ...]]] = {
 # ledger (award id → status list index, allocated once and never reused).
 SPECIAL_FILES = ("revocations", "status")
 MAX_RECORD_BYTES = 5_000_000
+# Records need a few levels (award → evidence → item → name → language); far deeper nesting
+# is hostile, and would exhaust Python's recursion limit in any recursive walk of the values.
+MAX_NESTING = 32
+# Opened without blocking: should a named pipe replace a record between the check of its
+# type and the open, the open returns at once (and the file's type is checked again).
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_NOCTTY", 0))
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _constructor = yaml.constructor.SafeConstructor()
 
@@ -112,9 +122,13 @@ class _LoadProblem(Exception):
 
 
 def _to_value(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int] | None,
-              seen: set[int], offset: int) -> Any:
+              seen: set[int], offset: int, depth: int = 0) -> Any:
     """Turn a composed YAML node into plain values, recording lines (unless `lines` is
-    None); reject aliases."""
+    None); reject aliases and nesting deeper than `MAX_NESTING`."""
+    if depth > MAX_NESTING:
+        raise _LoadProblem(node.start_mark.line + 1 + offset,
+                           f"values are nested too deeply (more than {MAX_NESTING} levels)",
+                           "records need only a few levels of lists and fields")
     if id(node) in seen:
         raise _LoadProblem(node.start_mark.line + 1 + offset,
                            "YAML anchors and aliases (&name / *name) are not allowed in records",
@@ -128,7 +142,7 @@ def _to_value(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int] | No
             if key_node.tag == "tag:yaml.org,2002:merge":
                 raise _LoadProblem(key_node.start_mark.line + 1 + offset,
                                    "YAML merge keys (<<) are not allowed in records")
-            key = _to_value(key_node, path, None, seen, offset)
+            key = _to_value(key_node, path, None, seen, offset, depth + 1)
             if not isinstance(key, str):
                 raise _LoadProblem(key_node.start_mark.line + 1 + offset,
                                    f"field names must be text, not {key!r}",
@@ -137,15 +151,16 @@ def _to_value(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int] | No
                 raise _LoadProblem(key_node.start_mark.line + 1 + offset,
                                    f"field '{key}' appears twice")
             if lines is None:
-                result[key] = _to_value(value_node, path, None, seen, offset)
+                result[key] = _to_value(value_node, path, None, seen, offset, depth + 1)
                 continue
             lines[path + (key,)] = key_node.start_mark.line + 1 + offset
-            result[key] = _to_value(value_node, path + (key,), lines, seen, offset)
+            result[key] = _to_value(value_node, path + (key,), lines, seen, offset, depth + 1)
         return result
     if isinstance(node, yaml.SequenceNode):
         if lines is None:
-            return [_to_value(item, path, None, seen, offset) for item in node.value]
-        return [_to_value(item, path + (i,), lines, seen, offset)
+            return [_to_value(item, path, None, seen, offset, depth + 1)
+                    for item in node.value]
+        return [_to_value(item, path + (i,), lines, seen, offset, depth + 1)
                 for i, item in enumerate(node.value)]
     if node.tag == _STR_TAG:
         return node.value  # what SafeConstructor makes of a string, minus its overhead
@@ -196,6 +211,9 @@ def parse_yaml(text: str, offset: int = 0, with_lines: bool = True
                            "check indentation, and put text with ':' or '#' in quotes") from None
     except yaml.YAMLError as exc:  # e.g. a second document
         raise _LoadProblem(1 + offset, f"YAML error: {exc}") from None
+    except RecursionError:  # the pure-Python composer recurses (libyaml stops at 1,000 levels)
+        raise _LoadProblem(1 + offset, "values are nested too deeply",
+                           "records need only a few levels of lists and fields") from None
     if node is None:
         return None, {} if with_lines else None
     lines: dict[FieldPath, int] | None = {} if with_lines else None
@@ -217,22 +235,48 @@ def split_front_matter(text: str) -> tuple[str, int, str, int]:
 
 
 def _inside(path: Path, root: Path) -> bool:
-    return path.resolve().is_relative_to(root.resolve())
+    """Whether `path`, links followed, is inside `root` (a link loop is a load problem)."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except RuntimeError:  # Python 3.11/3.12 on a loop ("Symlink loop from …")
+        raise _LoadProblem(0, "symbolic link loop: following it leads back to itself",
+                           "remove the link, or point it at a file") from None
+
+
+_FILE_TYPES = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+               (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"))
+
+
+def _refuse_irregular(mode: int) -> None:
+    """Raise the load problem for a file whose `st_mode` is not a regular file's: reading a
+    named pipe blocks until something writes to it, a device may never end."""
+    if stat.S_ISREG(mode):
+        return
+    what = next((name for test, name in _FILE_TYPES if test(mode)), "a special file")
+    raise _LoadProblem(0, f"not a regular file (it is {what})",
+                       "a record must be an ordinary file: remove it, or put a file in its place")
 
 
 def read_text_file(path: Path, root: Path, links: frozenset[Path] | None = None) -> str:
-    """Read a UTF-8 record file, refusing symlink escapes, huge files and bad encodings.
+    """Read a UTF-8 record file, refusing symlink escapes, special files (never opened),
+    huge files and bad encodings.
 
     `links` (every symbolic link under `root`, when the caller listed them) spares the
     path resolution for a file that is neither a link nor inside a linked folder."""
     if (links is None or path in links or path.parent in links) and not _inside(path, root):
         raise _LoadProblem(0, "this file is a link to a place outside the content folder",
                            "copy the file into the content folder instead of linking it")
-    size = path.stat().st_size
-    if size > MAX_RECORD_BYTES:
-        raise _LoadProblem(0, f"file is too large ({size:,} bytes; the limit is "
-                              f"{MAX_RECORD_BYTES:,})")
-    raw = path.read_bytes()
+    _refuse_irregular(os.stat(path).st_mode)  # (of the link's target, as read below)
+    with open(os.open(path, _OPEN_FLAGS), "rb") as file:
+        info = os.fstat(file.fileno())
+        _refuse_irregular(info.st_mode)  # replaced since the check above
+        if info.st_size > MAX_RECORD_BYTES:
+            raise _LoadProblem(0, f"file is too large ({info.st_size:,} bytes; the limit is "
+                                  f"{MAX_RECORD_BYTES:,})")
+        raw = file.read(MAX_RECORD_BYTES + 1)  # bounded: the file may grow while it is read
+    if len(raw) > MAX_RECORD_BYTES:
+        raise _LoadProblem(0, f"file is too large (more than {MAX_RECORD_BYTES:,} bytes)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -314,11 +358,17 @@ def stream_content(root: Path, cache_folder: Path | None = None
     start = time.perf_counter()
     remembered = RecordCache(cache_folder, root)
     links = frozenset(find_links(root))
-    escaping = {link for link in sorted(links) if not _inside(link, root)}
-    for link in sorted(escaping):
-        problems.append(Diagnostic(display_path(link, root), 0,
-                                   "symbolic link leaves the content folder",
-                                   "copy the file into the content folder instead of linking"))
+    escaping: set[Path] = set()  # links never followed: out of the folder, or in a loop
+    for link in sorted(links):
+        try:
+            if _inside(link, root):
+                continue
+            problem = _LoadProblem(0, "symbolic link leaves the content folder",
+                                   "copy the file into the content folder instead of linking")
+        except _LoadProblem as exc:
+            problem = exc
+        escaping.add(link)
+        problems.append(Diagnostic(display_path(link, root), 0, problem.message, problem.hint))
 
     def attempt(kind: str, path: Path) -> RawRecord | None:
         if path in escaping:
@@ -326,7 +376,9 @@ def stream_content(root: Path, cache_folder: Path | None = None
         try:
             if links and (path in links or path.parent in links):  # followed afresh each time
                 return _load_record(kind, path, root, links)
-            current = stamp(path)
+            info = os.stat(path)  # (not opened: a named pipe would block)
+            _refuse_irregular(info.st_mode)
+            current = stamp_of(info)
             known = remembered.get(path, current)
             if known is not None and known[0] == kind:
                 return RawRecord(kind, path.stem, path, display_path(path, root), known[1],
@@ -343,7 +395,8 @@ def stream_content(root: Path, cache_folder: Path | None = None
 
     site_path = root / "site.yaml"
     site = None
-    if site_path.is_file():
+    # lexists, not is_file: a site.yaml that is a folder or a pipe is reported as such
+    if os.path.lexists(site_path):
         site = attempt("site", site_path)
     else:
         problems.append(Diagnostic(display_path(site_path, root), 0, "site.yaml is missing",
@@ -352,7 +405,7 @@ def stream_content(root: Path, cache_folder: Path | None = None
     special: dict[str, RawRecord] = {}
     for kind in SPECIAL_FILES:
         path = root / f"{kind}.yaml"
-        if path.is_file() or path.is_symlink():
+        if os.path.lexists(path):
             loaded_special = attempt(kind, path)
             if loaded_special is not None:
                 special[kind] = loaded_special

@@ -6,7 +6,6 @@ are computed here, from `base_url`, so an `id` always equals the URL a file is s
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +16,8 @@ from generator.artwork import generate_badge_png, generate_badge_svg
 from generator.images import inspect_image
 from generator.identity import normalise_email
 from generator.markup import render_markdown, split_languages
-from generator.validate import CleanRecord, ValidContent
+# add_period lives in validate, which checks that `valid_for` expiries stay in range
+from generator.validate import CleanRecord, ValidContent, add_period
 
 # Expiry this close counts as "expires soon" on profiles.
 EXPIRES_SOON_DAYS = 30
@@ -340,17 +340,6 @@ def _build_badge(record: CleanRecord, issuers: dict[str, Issuer], site_issuer: s
                       v.get("valid_for"), data, svg,
                       tuple(make_alignment(a, default) for a in v.get("alignment", ())),
                       tuple(v.get("requires", ())))
-
-
-@functools.lru_cache(maxsize=4096)  # one object per expiry date, not per award
-def add_period(start: datetime, months: int, days: int) -> datetime:
-    """`start` plus a number of months (day clamped to the month's end) and days."""
-    import calendar
-    from datetime import timedelta
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return start.replace(year=year, month=month, day=day) + timedelta(days=days)
 
 
 @dataclass(frozen=True, slots=True)

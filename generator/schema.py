@@ -21,6 +21,18 @@ ESCO_PATTERN = (r"^http://data\.europa\.eu/esco/(skill|occupation)/"
                 r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DURATION_PATTERN = r"^P(?=\d)(\d+Y)?(\d+M)?(\d+D)?$"
 MAX_SLUG_LENGTH = 64
+# Years a date may have. Earlier ones are typing mistakes (Open Badges began in 2011), and a
+# year below 1000 is not written with four digits in the credentials; 9999 is the last year
+# Python's dates hold (an expiry computed from `valid_for` must stay within it as well).
+MIN_YEAR, MAX_YEAR = 1900, 9999
+# Characters no record text may hold (as regular-expression class contents, for `validate`
+# and the JSON Schemas): C0 controls but tab and line breaks, DEL, C1 controls, and the
+# Unicode bidi embeddings, overrides and isolates, which reorder what a reader sees
+# ("Trojan Source"). One-line text (LINE_CONTROLS) refuses tab and line breaks as well.
+TEXT_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+LINE_CONTROLS = r"\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+# Text fields (type "text") with these names are one line: names and the site title.
+ONE_LINE_FIELDS = ("name", "title")
 
 
 @dataclass(frozen=True)
@@ -107,7 +119,7 @@ SPECS: dict[str, tuple[FieldSpec, ...]] = {
     ),
 }
 
-_DATE_PATTERN = (r"^\d{4}-\d{2}-\d{2}"
+_DATE_PATTERN = (r"^(19\d{2}|[2-9]\d{3})-\d{2}-\d{2}"  # years MIN_YEAR to MAX_YEAR
                  r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$")
 
 
@@ -118,11 +130,12 @@ def _localized(inner: dict[str, Any]) -> dict[str, Any]:
 
 
 def _field_schema(spec: FieldSpec) -> dict[str, Any]:
-    text = {"type": "string", "minLength": 1}
+    text = {"type": "string", "minLength": 1, "pattern": f"^[^{TEXT_CONTROLS}]*$"}
+    line = {"type": "string", "minLength": 1, "pattern": f"^[^{LINE_CONTROLS}]*$"}
     simple: dict[str, dict[str, Any]] = {
-        "text": _localized(text),
+        "text": _localized(line if spec.name in ONE_LINE_FIELDS else text),
         "markdown": _localized(text),
-        "string": text,
+        "string": line,
         "url": {"type": "string", "pattern": r"^https?://[^\s]+$"},
         "email": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"},
         "telephone": {"type": "string", "pattern": r"^\+[1-9][0-9]{6,14}$"},
@@ -137,36 +150,36 @@ def _field_schema(spec: FieldSpec) -> dict[str, Any]:
         "alignment": {"type": "array", "items": {"anyOf": [
             {"type": "object", "required": ["esco", "name"], "additionalProperties": False,
              "properties": {"esco": {"type": "string", "pattern": ESCO_PATTERN},
-                            "name": _localized(text)}},
+                            "name": _localized(line)}},
             {"type": "object", "required": ["eqf"], "additionalProperties": False,
              "properties": {"eqf": {"type": "integer", "minimum": 1, "maximum": 8},
-                            "name": _localized(text)}},
+                            "name": _localized(line)}},
             {"type": "object", "required": ["nlqf"], "additionalProperties": False,
              "properties": {"nlqf": {"enum": ["entree", 1, 2, 3, 4, 5, 6, 7, 8]},
-                            "name": _localized(text)}}]}},
+                            "name": _localized(line)}}]}},
         "target": {"type": "object", "required": ["name"], "additionalProperties": False,
-                   "properties": {"name": _localized(text),
+                   "properties": {"name": _localized(line),
                                   "esco": {"type": "string", "pattern": ESCO_PATTERN}}},
         "steps": {"type": "array", "minItems": 1, "items": {
             "type": "object", "additionalProperties": False,
             "properties": {"badge": {"type": "string", "pattern": SLUG_PATTERN},
                            "any": {"type": "array", "minItems": 1,
                                    "items": {"type": "string", "pattern": SLUG_PATTERN}},
-                           "name": _localized(text)},
+                           "name": _localized(line)},
             "oneOf": [{"required": ["badge"]}, {"required": ["any"]}]}},
         "id": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": MAX_SLUG_LENGTH},
         "slug": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": MAX_SLUG_LENGTH},
         "date": {"type": "string", "pattern": _DATE_PATTERN},
         "path": {"type": "string", "pattern": r"^[^/\\][^\\]*$"},
         "enum": {"enum": list(spec.choices)},
-        "tags": {"type": "array", "items": text},
+        "tags": {"type": "array", "items": line},
         "languages": {"type": "array", "minItems": 1, "uniqueItems": True,
                       "items": {"type": "string", "pattern": LANGUAGE_PATTERN}},
         "evidence": {"type": "array", "items": {"anyOf": [
             {"type": "string", "pattern": r"^https?://[^\s]+$"},
             {"type": "object", "required": ["url"], "additionalProperties": False,
              "properties": {"url": {"type": "string", "pattern": r"^https?://[^\s]+$"},
-                            "name": _localized(text), "description": _localized(text)}}]}},
+                            "name": _localized(line), "description": _localized(text)}}]}},
     }
     schema = dict(simple[spec.type])
     schema["description"] = spec.doc

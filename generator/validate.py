@@ -7,21 +7,23 @@ found, all at once, each with `path:line` and a hint.
 
 from __future__ import annotations
 
+import calendar
 import functools
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
 from generator.errors import Diagnostic, did_you_mean
 from generator.images import ImageProblem, inspect_image
 from generator.validate_extra import (StructuredFields, check_signed_endorsement,
-                                      cross_check_paths)
+                                      cross_check_paths, unreadable)
 from generator.load import FieldPath, LoadedContent, RawRecord
-from generator.schema import (DID_PATTERN, DURATION_PATTERN, MAX_SLUG_LENGTH, REVOCATION_SPECS,
-                              SLUG_PATTERN, SPECS, STATUS_LIST_BITS, FieldSpec)
+from generator.schema import (DID_PATTERN, DURATION_PATTERN, LINE_CONTROLS, MAX_SLUG_LENGTH,
+                              MAX_YEAR, MIN_YEAR, ONE_LINE_FIELDS, REVOCATION_SPECS,
+                              SLUG_PATTERN, SPECS, STATUS_LIST_BITS, TEXT_CONTROLS, FieldSpec)
 
 _SLUG = re.compile(SLUG_PATTERN)
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
@@ -31,6 +33,15 @@ _TELEPHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")  # E.164, as OB 2.0 `telephone`
 _DID = re.compile(DID_PATTERN)
 _DURATION = re.compile(DURATION_PATTERN)
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")  # \s: what str.isspace calls space
+_TEXT_CONTROL = re.compile(f"[{TEXT_CONTROLS}]")
+_LINE_CONTROL = re.compile(f"[{LINE_CONTROLS}]")
+# Python-Markdown parses nested lists recursively: a line nested a few hundred levels deep
+# (`- - - … x`, or ever deeper indentation) exhausts Python's recursion limit when the page
+# is rendered. A level takes at least one character of indentation or markers, so only a
+# line whose run of them is longer than the limit needs a closer look (`_too_deep`).
+MAX_MARKDOWN_NESTING = 50
+_NESTED_PREFIX = re.compile(r"^[ \t>*+\-.)0-9]{%d,}" % (MAX_MARKDOWN_NESTING + 1), re.MULTILINE)
+_LIST_MARKER = re.compile(r"(?:[-*+]|[0-9]{1,9}[.)])(?=[ \t])")
 DEFAULT_LANGUAGES = ("nl", "en")
 
 
@@ -65,18 +76,38 @@ class ValidContent:
 class _Checker(StructuredFields):
     """Collects diagnostics for one record while its fields are cleaned."""
 
-    def __init__(self, record: RawRecord, languages: tuple[str, ...], root: Path):
-        self.record, self.langs, self.root = record, languages, root
+    def __init__(self, record: RawRecord, languages: tuple[str, ...], root: Path,
+                 now: datetime | None = None):
+        self.record, self.langs, self.root, self.now = record, languages, root, now
         self.problems: list[Diagnostic] = []
 
     def error(self, path: FieldPath, message: str, hint: str = "") -> None:
         self.problems.append(Diagnostic(self.record.display, self.record.line_of(path),
                                         message, hint))
 
+    def _publishable(self, path: FieldPath, text: str, name: str, one_line: bool,
+                     markdown: bool = False) -> bool:
+        """Whether `text` is free of control characters (see `_text_problem`); if not, the
+        problem is reported."""
+        if not markdown and (_LINE_CONTROL if one_line else _TEXT_CONTROL).search(text) is None:
+            return True  # the common case, without a call: this runs on every text
+        problem = _text_problem(text, one_line, markdown)
+        if problem is not None:
+            self.error(path, f"'{name}' {problem[1]}", problem[2])
+        return problem is None
+
     # -- field types ----------------------------------------------------------------------
-    def text(self, path: FieldPath, value: Any, name: str) -> dict[str, str] | None:
+    def text(self, path: FieldPath, value: Any, name: str, markdown: bool = False
+             ) -> dict[str, str] | None:
+        """Text in the default language or per language; names are one line (see
+        `ONE_LINE_FIELDS`), Markdown is checked for nesting too."""
+        one_line = not markdown and bool(path) and path[-1] in ONE_LINE_FIELDS
         if isinstance(value, str):
-            return {self.langs[0]: value} if value.strip() else self._empty(path, name)
+            if not value.strip():
+                return self._empty(path, name)
+            if not self._publishable(path, value, name, one_line, markdown):
+                return None
+            return {self.langs[0]: value}
         if isinstance(value, dict):
             result: dict[str, str] = {}
             for lang, text in value.items():
@@ -87,7 +118,9 @@ class _Checker(StructuredFields):
                                + did_you_mean(str(lang), self.langs))
                 elif not isinstance(text, str) or not text.strip():
                     self.error(path + (lang,), f"'{name}.{lang}' must be non-empty text")
-                else:  # keyed by the site's own string: one "nl" for all records, not one each
+                elif self._publishable(path + (lang,), text, f"{name}.{lang}", one_line,
+                                       markdown):
+                    # keyed by the site's own string: one "nl" for all records, not one each
                     result[self.langs[self.langs.index(lang)]] = text
             if self.langs[0] not in value:
                 self.error(path, f"'{name}' has no text in the default language "
@@ -104,11 +137,16 @@ class _Checker(StructuredFields):
         return None
 
     def string(self, path: FieldPath, value: Any, name: str) -> str | None:
+        """One line of text (also the base of every other text-valued field type)."""
         if not isinstance(value, str):
             self.error(path, f"'{name}' must be text, not {_describe(value)}",
                        "put the value in quotes")
             return None
-        return value if value.strip() else self._empty(path, name)
+        if not value.strip():
+            return self._empty(path, name)
+        if _LINE_CONTROL.search(value) is None:  # (the common case, without a call)
+            return value
+        return value if self._publishable(path, value, name, one_line=True) else None
 
     def url(self, path: FieldPath, value: Any, name: str) -> str | None:
         text = self.string(path, value, name)
@@ -155,8 +193,25 @@ class _Checker(StructuredFields):
                 self.error(path, f"'{name}' must be an ISO 8601 period such as P2Y, P18M or "
                            f"P90D, not {text!r}")
             return None
-        years, months, days = (int(g[:-1]) if g else 0 for g in match.groups())
-        return years * 12 + months, days
+        groups = [g[:-1].lstrip("0") if g else "" for g in match.groups()]
+        # more than 9 digits is too long in any case (and int() refuses 4,300 digits)
+        too_long = any(len(g) > 9 for g in groups)
+        groups = [g or "0" for g in groups]
+        years, months, days = (0, 0, 0) if too_long else (int(g) for g in groups)
+        months += years * 12
+        if months == 0 and days == 0 and not too_long:  # as 'expires' must be after 'issued'
+            self.error(path, f"'{name}' must be longer than zero, not {text!r}",
+                       "leave it out for awards that do not expire")
+            return None
+        # awards are issued up to now, so none of them can expire later than an award
+        # issued now would
+        if too_long or (self.now is not None
+                        and _expiry_year(self.now, months, days) > MAX_YEAR):
+            self.error(path, f"'{name}' {text!r} is too long: an award issued now would "
+                       f"expire after the year {MAX_YEAR}",
+                       "leave it out for awards that do not expire")
+            return None
+        return months, days
 
     def digits(self, path: FieldPath, value: Any, name: str) -> str | None:
         text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
@@ -196,6 +251,7 @@ class _Checker(StructuredFields):
         result = parse_date(value)
         if isinstance(result, str):
             self.error(path, f"'{name}' {result}",
+                       "check the year" if result.startswith(_OUT_OF_RANGE) else
                        "write YYYY-MM-DD or 2025-03-01T09:00:00Z (with a time zone)")
             return None
         return result
@@ -204,6 +260,14 @@ class _Checker(StructuredFields):
         text = self.string(path, value, name)
         if text is None:
             return None
+        try:
+            return self._image(path, text, name)
+        except (OSError, RuntimeError) as exc:  # a name too long, a link loop, no permission
+            self.error(path, f"'{name}' {text!r} cannot be read: {unreadable(exc)}")
+            return None
+
+    def _image(self, path: FieldPath, text: str, name: str) -> Path | None:
+        """The image file `text` names, inside the content folder and safe to publish."""
         target = (self.record.path.parent / text)
         if text.startswith(("/", "\\")) or not target.resolve().is_relative_to(
                 self.root.resolve()):
@@ -311,6 +375,26 @@ def url_problem(text: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=4096)  # one object per expiry date, not per award
+def add_period(start: datetime, months: int, days: int) -> datetime:
+    """`start` plus a number of months (day clamped to the month's end) and days."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day) + timedelta(days=days)
+
+
+def _expiry_year(start: datetime, months: int, days: int) -> int:
+    """The year of `add_period`, or MAX_YEAR + 1 when that is past what a datetime holds."""
+    try:
+        return add_period(start, months, days).year
+    except (ValueError, OverflowError):
+        return MAX_YEAR + 1
+
+
+_OUT_OF_RANGE = f"is out of range: the year must be from {MIN_YEAR} to {MAX_YEAR}"
+
+
 @functools.lru_cache(maxsize=4096)
 def _utc_midnight(day: date) -> datetime:
     # one object per day, not per record: awards are issued on a few days each (~5 MB less
@@ -319,13 +403,19 @@ def _utc_midnight(day: date) -> datetime:
 
 
 def parse_date(value: Any) -> datetime | str:
-    """A YAML date/datetime/string as an aware UTC datetime, or the reason it is not one."""
+    """A YAML date/datetime/string as an aware UTC datetime, or the reason it is not one
+    (also when its year is outside MIN_YEAR to MAX_YEAR: such a date is a mistake, and the
+    credentials could not be written with it)."""
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return "has a time but no time zone (add Z for UTC, or +01:00)"
-        return value.astimezone(timezone.utc)
+        try:
+            value = value.astimezone(timezone.utc)
+        except OverflowError:  # e.g. 9999-12-31T23:00-01:00 is in the year 10000 in UTC
+            return f"{_OUT_OF_RANGE} (in UTC)"
+        return value if MIN_YEAR <= value.year <= MAX_YEAR else _OUT_OF_RANGE
     if isinstance(value, date):
-        return _utc_midnight(value)
+        return _utc_midnight(value) if MIN_YEAR <= value.year <= MAX_YEAR else _OUT_OF_RANGE
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
@@ -345,6 +435,49 @@ def suggest_slug(text: str) -> str:
     return slug[:MAX_SLUG_LENGTH].strip("-") or "record"
 
 
+def _text_problem(text: str, one_line: bool = False, markdown: bool = False
+                 ) -> tuple[int, str, str] | None:
+    """Why `text` cannot be published as it is — (offset in `text`, what is wrong, hint) —
+    or None. One regular-expression search (two for Markdown): it runs on every text of
+    every record."""
+    found = (_LINE_CONTROL if one_line else _TEXT_CONTROL).search(text)
+    if found is not None:
+        char = found.group()
+        code = f"U+{ord(char):04X}"
+        if char in "\t\n\r":
+            return (found.start(), f"must be one line (it contains a tab or line break, "
+                    f"{code})", "write it on one line")
+        if "\u202a" <= char:
+            return (found.start(), f"contains an invisible text-direction control ({code})",
+                    "remove it: it can make text display in a misleading order")
+        return (found.start(), f"contains a control character ({code})",
+                "remove it: control characters are invisible and not allowed in text")
+    if markdown:
+        deep = _too_deep(text)
+        if deep is not None:
+            return (deep, f"has a list nested more than {MAX_MARKDOWN_NESTING} levels deep",
+                    "use fewer levels of lists and indentation")
+    return None
+
+
+def _too_deep(markdown: str) -> int | None:
+    """Offset of the first line of `markdown` whose lists nest deeper than
+    MAX_MARKDOWN_NESTING, or None. Every list marker counts as a level, and every four
+    columns of indentation (an over-estimate, which keeps it a cheap safe bound)."""
+    if "\n" in markdown:
+        found: Iterable[re.Match[str]] = _NESTED_PREFIX.finditer(markdown)
+    else:  # one line, as most narratives: only its start can open a list (and match is
+        first = _NESTED_PREFIX.match(markdown)  # a quarter of the cost of a search)
+        found = (first,) if first else ()
+    for match in found:
+        prefix = match.group()
+        levels = (len(_LIST_MARKER.findall(prefix))
+                  + (prefix.count(" ") + 4 * prefix.count("\t")) // 4)
+        if levels > MAX_MARKDOWN_NESTING:
+            return match.start()
+    return None
+
+
 def _clean_fields(record: RawRecord, check: _Checker) -> dict[str, Any] | None:
     specs = {s.name: s for s in SPECS[record.kind]}
     values: dict[str, Any] = {}
@@ -360,7 +493,7 @@ def _clean_fields(record: RawRecord, check: _Checker) -> dict[str, Any] | None:
             continue
         raw, path = record.data[name], (name,)
         if spec.type in ("text", "markdown"):
-            cleaned = check.text(path, raw, name)
+            cleaned = check.text(path, raw, name, spec.type == "markdown")
         elif spec.type == "enum":
             cleaned = check.enum(path, raw, spec)
         else:
@@ -371,14 +504,22 @@ def _clean_fields(record: RawRecord, check: _Checker) -> dict[str, Any] | None:
 
 
 def _clean_record(record: RawRecord, languages: tuple[str, ...], root: Path,
-                  problems: list[Diagnostic]) -> CleanRecord | None:
-    check = _Checker(record, languages, root)
+                  problems: list[Diagnostic], now: datetime | None = None
+                  ) -> CleanRecord | None:
+    check = _Checker(record, languages, root, now)
     if record.kind != "site" and (len(record.id) > MAX_SLUG_LENGTH or
                                   not _SLUG.match(record.id)):
         check.error((), f"file name '{record.path.name}' is not a safe id: use lowercase "
                     f"letters, digits and hyphens", f"rename it to '{suggest_slug(record.id)}"
                     f"{record.path.suffix}'")
     values = _clean_fields(record, check)
+    if record.body:  # a badge's criteria: Markdown below the front matter
+        problem = _text_problem(record.body, markdown=True)
+        if problem is not None:
+            offset, message, hint = problem
+            check.problems.append(Diagnostic(
+                record.display, record.body_line + record.body.count("\n", 0, offset),
+                f"the criteria (below the front matter) {message}", hint))
     problems.extend(check.problems)
     if check.problems or values is None:
         return None
@@ -427,6 +568,12 @@ class _Sources:
     def all(self) -> list[CleanRecord | RawRecord]:
         """Every loaded record, by file name as shown."""
         return sorted(self._by_path.values(), key=lambda r: r.display)
+
+
+def _identifier_key(identifier: str) -> str:
+    """A learner identifier as compared: trimmed and lowercased, as the model normalises an
+    e-mail address before hashing it and as the output guard matches every identifier."""
+    return identifier.strip().lower()
 
 
 def _record_key(record: CleanRecord | RawRecord) -> str:
@@ -487,9 +634,18 @@ def _cross_check(site: CleanRecord, records: list[CleanRecord], raw: _Sources,
         problems.append(raw.problem(record, field, message, hint))
 
     pools: dict[str, dict[str, CleanRecord | RawRecord]] = {k: {} for k in SPECS}
+    identifiers: dict[str, CleanRecord] = {}
     for record in raw.all():
         if record.kind == "site":
             continue
+        if record.kind == "learner" and isinstance(record, CleanRecord):
+            # one person, one record: two would get two profiles and split their badges
+            identifier = _identifier_key(record.values["identifier"])
+            holder = identifiers.setdefault(identifier, record)
+            if holder is not record:  # (the identifier itself is not shown: it is private)
+                error(record, "identifier", f"learner identifier is already used by "
+                      f"{holder.display}", "one learner, one record: award the badges to "
+                      "that learner, or correct the identifier")
         key = _record_key(record)
         first = pools[record.kind].get(key)
         if first is None:
@@ -548,12 +704,15 @@ def _clean_revocations(record: RawRecord | None, languages: tuple[str, ...], roo
 
 
 def _clean_status(record: RawRecord | None, root: Path, problems: list[Diagnostic]
-                  ) -> dict[str, int]:
-    """status.yaml: award id → status list index, unique and inside the list. (That every
-    award has one is checked as awards arrive: `_AwardChecks`.)"""
+                  ) -> tuple[dict[str, int], set[str] | None]:
+    """status.yaml: award id → status list index, unique and inside the list; and the ids
+    whose entries were rejected (None: all of them, 'indices' is not a mapping), so that
+    their awards are not also reported as having no index. (That every award has one is
+    checked as awards arrive: `_AwardChecks`.)"""
     indices: dict[str, int] = {}
+    rejected: set[str] = set()
     if record is None:
-        return indices
+        return indices, rejected
     check = _Checker(record, DEFAULT_LANGUAGES, root)
     for key in record.data:
         if key != "indices":
@@ -562,7 +721,8 @@ def _clean_status(record: RawRecord | None, root: Path, problems: list[Diagnosti
     raw = record.data.get("indices") or {}
     if not isinstance(raw, dict):
         check.error(("indices",), "'indices' must map award ids to numbers")
-        raw = {}
+        problems.extend(check.problems)
+        return indices, None
     owners: dict[int, str] = {}
     for award_id, index in raw.items():
         where = ("indices", award_id)
@@ -570,17 +730,19 @@ def _clean_status(record: RawRecord | None, root: Path, problems: list[Diagnosti
                 0 <= index < STATUS_LIST_BITS):
             check.error(where, f"status index of '{award_id}' must be a whole number from "
                         f"0 to {STATUS_LIST_BITS - 1}, not {index!r}")
+            rejected.add(str(award_id))
             continue
         if index in owners:
             check.error(where, f"status index collision: {index} is used by both "
                         f"'{owners[index]}' and '{award_id}'",
                         "indices are allocated once and never shared; give one of them a "
                         "new index with `rugzak status allocate` after removing its line")
+            rejected.add(str(award_id))
             continue
         owners[index] = str(award_id)
         indices[str(award_id)] = index
     problems.extend(check.problems)
-    return indices
+    return indices, rejected
 
 
 _EXTENSIONS = {".yaml": ".yaml", ".yml": ".yml"}
@@ -599,9 +761,10 @@ class _AwardChecks:
 
     def __init__(self, sources: _Sources, now: datetime, revocations: dict[str, dict],
                  indices: dict[str, int], special: dict[str, RawRecord],
-                 problems: list[Diagnostic]):
+                 problems: list[Diagnostic], rejected: set[str] | None):
         self.sources, self.now, self.problems = sources, now, problems
         self.revocations, self.indices, self.special = revocations, indices, special
+        self.rejected = rejected  # ids whose status.yaml entry was already reported
         self.suffixes: dict[str, str] = {}  # award id → extension of the first file with it
         self.failed: set[str] = set()  # ids of awards whose own fields did not pass
         self.unindexed: list[str] = []
@@ -648,7 +811,8 @@ class _AwardChecks:
             where = self.special["revocations"]
             self.problems.append(Diagnostic(where.display, where.line_of((record.id, "date")),
                                             f"'{record.id}' is revoked before it was issued"))
-        if record.id not in self.indices:
+        if record.id not in self.indices and (self.rejected is not None
+                                              and record.id not in self.rejected):
             self.unindexed.append(record.id)
 
     def finish(self) -> None:
@@ -694,7 +858,7 @@ def validate_content(loaded: LoadedContent, now: datetime, base_url: str | None 
                              {**site_raw.data, "base_url": base_url}, site_raw.lines,
                              root=site_raw.root)
     languages = _site_languages(site_raw, problems)
-    site = _clean_record(site_raw, languages, loaded.root, problems)
+    site = _clean_record(site_raw, languages, loaded.root, problems, now)
     if site is not None:
         url = site.values["base_url"]
         parts = urlsplit(url)
@@ -710,13 +874,15 @@ def validate_content(loaded: LoadedContent, now: datetime, base_url: str | None 
             problems.append(Diagnostic(loaded.special["revocations"].display,
                                        loaded.special["revocations"].line_of((award_id, "date")),
                                        f"revocation date of '{award_id}' is in the future"))
-    status_indices = _clean_status(loaded.special.get("status"), loaded.root, problems)
+    status_indices, rejected = _clean_status(loaded.special.get("status"), loaded.root,
+                                             problems)
     sources = _Sources(loaded.root)
-    awards = _AwardChecks(sources, now, revocations, status_indices, loaded.special, problems)
+    awards = _AwardChecks(sources, now, revocations, status_indices, loaded.special, problems,
+                          rejected)
     cleaned: list[CleanRecord] = []
     take = take_award or (lambda record, _default: cleaned.append(record))
     for record in loaded.records:  # one by one: a record's raw values are dropped once cleaned
-        clean = _clean_record(record, languages, loaded.root, problems)
+        clean = _clean_record(record, languages, loaded.root, problems, now)
         if record.kind == "award":
             awards.arrived(clean or record)
             if clean is not None:

@@ -12,11 +12,40 @@ from datetime import datetime
 from typing import Any, Callable
 
 from generator.errors import Diagnostic, did_you_mean
+from generator.load import MAX_RECORD_BYTES
 from generator.schema import ESCO_PATTERN, SLUG_PATTERN
 
 _ESCO = re.compile(ESCO_PATTERN)
 _SLUG = re.compile(SLUG_PATTERN)
 NLQF_LEVELS = ("entree", 1, 2, 3, 4, 5, 6, 7, 8)  # NLQF: Entree, then 1–8 (as EQF)
+# A credential nests a few levels (credential → subject → achievement → alignment → item);
+# verifying walks it recursively, so a deeper one is refused before it gets there.
+MAX_JSON_DEPTH = 32
+
+
+def json_too_deep(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether lists and objects in `value` nest more than `limit` levels deep (found level
+    by level, without recursion)."""
+    level = [value]
+    for _ in range(limit):
+        level = [child for item in level if isinstance(item, (dict, list))
+                 for child in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return False
+    return any(isinstance(item, (dict, list)) for item in level)
+
+
+def unreadable(exc: OSError | RuntimeError) -> str:
+    """Why a file a record names cannot be read: an OSError's reason (a name too long for
+    the file system, no permission), or a symbolic link loop (Python 3.11/3.12's
+    `Path.resolve` raises RuntimeError for one)."""
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return "it is a symbolic link loop"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")  # Python's json would accept NaN
 
 
 class StructuredFields:
@@ -24,6 +53,7 @@ class StructuredFields:
 
     error: Callable[..., None]
     text: Callable[..., Any]
+    string: Callable[..., Any]
     record: Any
 
     def _keys(self, path: tuple, item: dict, allowed: tuple[str, ...], what: str) -> None:
@@ -129,17 +159,40 @@ class StructuredFields:
         return tuple(steps) if len(steps) == len(value) else None
 
     def jsonfile(self, path: tuple, value: Any, name: str) -> dict | None:
+        """A JSON file beside the record (an endorser-signed credential), parsed; refused
+        when large, not JSON, or nested so deeply that walking it would exhaust recursion."""
         if not isinstance(value, str):
             self.error(path, f"'{name}' must be a file name")
             return None
-        target = self.record.path.parent / value
-        if not target.resolve().is_relative_to(self.root.resolve()) or not target.is_file():
-            self.error(path, f"'{name}' file not found inside the content folder: {value!r}")
+        if self.string(path, value, name) is None:  # (e.g. a NUL byte: no path holds one)
             return None
+        target = self.record.path.parent / value
         try:
-            document = json.loads(target.read_text("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            self.error(path, f"'{name}' {value!r} is not JSON: {exc}")
+            # is_file: a named pipe or a folder is no file to read (a pipe would block)
+            if not (target.resolve().is_relative_to(self.root.resolve())
+                    and target.is_file()):
+                self.error(path, f"'{name}' file not found inside the content folder: "
+                           f"{value!r}")
+                return None
+            if target.stat().st_size > MAX_RECORD_BYTES:
+                self.error(path, f"'{name}' {value!r} is too large (the limit is "
+                           f"{MAX_RECORD_BYTES:,} bytes)")
+                return None
+            document = json.loads(target.read_bytes().decode("utf-8"),
+                                  parse_constant=_refuse_constant)
+            too_deep = json_too_deep(document)
+        except RecursionError:  # json recurses per level: [[[[… in a file of a few MB
+            too_deep = True
+        except (OSError, RuntimeError) as exc:  # (after RecursionError, a RuntimeError)
+            self.error(path, f"'{name}' {value!r} cannot be read: {unreadable(exc)}")
+            return None
+        except ValueError as exc:  # (also UnicodeDecodeError, and 4,300-digit numbers)
+            self.error(path, f"'{name}' {value!r} is not valid JSON: {exc}")
+            return None
+        if too_deep:
+            self.error(path, f"'{name}' {value!r} is too deeply nested (more than "
+                       f"{MAX_JSON_DEPTH} levels of lists and objects)",
+                       "a signed endorsement credential needs only a few")
             return None
         if not isinstance(document, dict):
             self.error(path, f"'{name}' {value!r} must hold one JSON object")

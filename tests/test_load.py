@@ -1,6 +1,10 @@
 """Loading: YAML with line numbers, front matter, and refusing unsafe input."""
 
+import os
+import threading
 from pathlib import Path
+
+import pytest
 
 from conftest import make_site
 from generator.load import load_content, parse_yaml
@@ -64,3 +68,64 @@ def test_loading_keeps_no_parse_trees(site_dir: Path) -> None:
     assert not problems
     assert not load._constructor.constructed_objects
     assert not load._constructor.recursive_objects
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_special_files_are_refused_without_being_opened(tmp_path: Path) -> None:
+    """A named pipe among the records would block the build forever once opened."""
+    content = make_site(tmp_path, {"status.yaml": None})
+    pipes = [content / "awards" / "zz.yaml", content / "status.yaml"]
+    for pipe in pipes:
+        os.mkfifo(pipe)
+    (content / "learners" / "folder.yaml").mkdir()
+    opened: list[Path] = []
+    done = threading.Event()
+
+    def watch() -> None:  # should the loader open a pipe: notice it, and let it go on
+        while not done.wait(0.02):
+            for pipe in pipes:
+                try:  # opening to write without blocking works only while a reader waits
+                    os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+                    opened.append(pipe)
+                except OSError:
+                    pass
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        _, problems = load_content(content)
+    finally:
+        done.set()
+        watcher.join()
+    assert not opened
+    assert sorted(p.format() for p in problems) == [
+        "content/awards/zz.yaml: error: not a regular file (it is a FIFO (named pipe))\n"
+        "  hint: a record must be an ordinary file: remove it, or put a file in its place",
+        "content/learners/folder.yaml: error: not a regular file (it is a folder)\n"
+        "  hint: a record must be an ordinary file: remove it, or put a file in its place",
+        "content/status.yaml: error: not a regular file (it is a FIFO (named pipe))\n"
+        "  hint: a record must be an ordinary file: remove it, or put a file in its place"]
+
+
+def test_deep_nesting_is_refused_with_its_line(tmp_path: Path) -> None:
+    """Values nested hundreds of levels deep (libyaml allows 1,000) would exhaust the
+    recursion limit of any walk over them: they are refused where they get too deep."""
+    content = make_site(tmp_path, {
+        "learners/deep.yaml": "name: x\nidentifier: d@example.org\ntags: "
+                              + "[" * 900 + "]" * 900 + "\n",
+        "learners/block.yaml": "name: x\n" + "".join(" " * i + "a:\n" for i in range(40))})
+    _, problems = load_content(content)
+    assert sorted(p.format() for p in problems) == [
+        "content/learners/block.yaml:34: error: values are nested too deeply (more than 32 "
+        "levels)\n  hint: records need only a few levels of lists and fields",
+        "content/learners/deep.yaml:3: error: values are nested too deeply (more than 32 "
+        "levels)\n  hint: records need only a few levels of lists and fields"]
+
+
+def test_symlink_loop_is_refused(tmp_path: Path) -> None:
+    content = make_site(tmp_path)
+    (content / "learners" / "loop.yaml").symlink_to("loop.yaml")
+    _, problems = load_content(content)
+    assert [p.format() for p in problems] == [
+        "content/learners/loop.yaml: error: symbolic link loop: following it leads back to "
+        "itself\n  hint: remove the link, or point it at a file"]

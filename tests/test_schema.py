@@ -55,3 +55,23 @@ def test_readme_documents_every_field() -> None:
         for spec in specs:
             assert re.search(rf"^\| `{spec.name}` \|", section, re.MULTILINE), \
                 f"README section {heading} does not document '{spec.name}'"
+
+
+def test_schema_rejects_what_validation_rejects_in_dates_and_text() -> None:
+    """Editors flag the same dates and characters as `rugzak check`."""
+    award = jsonschema.Draft202012Validator(json_schema("award"))
+    base = {"learner": "a", "badge": "b", "issued": "2025-03-01"}
+    assert award.is_valid({**base, "narrative": "- een\n\t- twee\r\n",
+                           "expires": "9999-12-31T23:59:59Z"})
+    for bad in ({"issued": "0001-01-01"}, {"issued": "1899-12-31"},
+                {"narrative": "Goed\x1b[2J"}, {"narrative": {"nl": "a\u202eb"}},
+                {"evidence": [{"url": "https://e.org/", "name": "a\nb"}]}):
+        assert not award.is_valid({**base, **bad}), bad
+    learner = jsonschema.Draft202012Validator(json_schema("learner"))
+    assert learner.is_valid({"name": "Anouk Dijkstra", "identifier": "a@example.org"})
+    for name in ("Anouk\x00", "Anouk\u2066x\u2069", "Anouk\tD", "Anouk\x9b"):
+        assert not learner.is_valid({"name": name, "identifier": "a@example.org"}), name
+    issuer = jsonschema.Draft202012Validator(json_schema("issuer"))
+    base = {"name": "Acme", "url": "https://a.org/", "email": "a@a.org"}
+    assert issuer.is_valid({**base, "description": "Wij\nlassen."})
+    assert not issuer.is_valid({**base, "name": "Acme\nLeer"})

@@ -195,6 +195,128 @@ CASES = {
     "merge key": (
         {"learners/fatima.yaml": "<<: {name: x}\nidentifier: f@example.org\n"},
         ["content/learners/fatima.yaml:1: error: YAML merge keys (<<) are not allowed"]),
+    # dates outside 1900–9999, in every kind of record, and expiries computed past 9999
+    "issue date before 1900": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 0001-01-01\n"},
+        ["content/awards/wp-0001.yaml:3: error: 'issued' is out of range: the year must be "
+         "from 1900 to 9999"]),
+    "expiry past 9999 in UTC": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
+                                "expires: 9999-12-31T23:30:00-01:00\n"},
+        ["content/awards/wp-0001.yaml:4: error: 'expires' is out of range: the year must be "
+         "from 1900 to 9999 (in UTC)"]),
+    "revocation date before 1900": (
+        {"revocations.yaml": "wp-0001:\n  date: 1899-12-31\n  reason: x\n"},
+        ["content/revocations.yaml:2: error: 'date' is out of range"]),
+    "endorsement date before 1900": (
+        {"endorsers/kvk.yaml": "name: KvK\nurl: https://kvk.example.org/\n",
+         "endorsements/kvk-lassen.yaml": "endorser: kvk\nbadge: lassen-basis\n"
+                                         "date: 1066-10-14\ncomment: Goed.\n"},
+        ["content/endorsements/kvk-lassen.yaml:3: error: 'date' is out of range"]),
+    "validity period past 9999": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: lassen-basis.png\n"
+                                   "valid_for: P99999999Y\n---\n"},
+        ["content/badges/lassen-basis.md:5: error: 'valid_for' 'P99999999Y' is too long: an "
+         "award issued now would expire after the year 9999"]),
+    "validity period of 5000 digits": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: lassen-basis.png\n"
+                                   f"valid_for: P{'9' * 5000}D\n---\n"},
+        ["content/badges/lassen-basis.md:5: error: 'valid_for' 'P999"]),
+    "validity period of zero": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: lassen-basis.png\n"
+                                   "valid_for: P0Y0M0D\n---\n"},
+        ["content/badges/lassen-basis.md:5: error: 'valid_for' must be longer than zero, not "
+         "'P0Y0M0D'"]),
+    # signed endorsement JSON that would exhaust recursion while parsed or verified
+    "signed endorsement nested 100,000 deep": (
+        {"endorsers/kvk.yaml": "name: KvK\nurl: https://kvk.example.org/\n",
+         "endorsements/kvk-lassen.yaml": "endorser: kvk\nbadge: lassen-basis\n"
+                                         "date: 2025-10-14\ncomment: Goed.\nsigned: x.json\n",
+         "endorsements/x.json": "[" * 100_000 + "]" * 100_000},
+        ["content/endorsements/kvk-lassen.yaml:5: error: 'signed' 'x.json' is too deeply "
+         "nested (more than 32 levels of lists and objects)"]),
+    "signed endorsement nested 40 deep": (
+        {"endorsers/kvk.yaml": "name: KvK\nurl: https://kvk.example.org/\n",
+         "endorsements/kvk-lassen.yaml": "endorser: kvk\nbadge: lassen-basis\n"
+                                         "date: 2025-10-14\ncomment: Goed.\nsigned: x.json\n",
+         "endorsements/x.json": '{"a": ' + "[" * 40 + "]" * 40 + "}"},
+        ["content/endorsements/kvk-lassen.yaml:5: error: 'signed' 'x.json' is too deeply "
+         "nested"]),
+    "signed endorsement with NaN": (
+        {"endorsers/kvk.yaml": "name: KvK\nurl: https://kvk.example.org/\n",
+         "endorsements/kvk-lassen.yaml": "endorser: kvk\nbadge: lassen-basis\n"
+                                         "date: 2025-10-14\ncomment: Goed.\nsigned: x.json\n",
+         "endorsements/x.json": '{"a": NaN}'},
+        ["content/endorsements/kvk-lassen.yaml:5: error: 'signed' 'x.json' is not valid JSON: "
+         "NaN is not a JSON value"]),
+    "markdown list nested 600 deep": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
+                                f"narrative: \"{'- ' * 600}x\"\n"},
+        ["content/awards/wp-0001.yaml:4: error: 'narrative' has a list nested more than 50 "
+         "levels deep"]),
+    "criteria indented 300 levels deep": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: lassen-basis.png\n"
+                                   "---\nJe last.\n\n"
+                                   + "".join("\t" * i + "- x\n" for i in range(300))},
+        ["content/badges/lassen-basis.md:58: error: the criteria (below the front matter) has a "
+         "list nested more than 50 levels deep"]),
+    # the same person twice (identifiers compared trimmed and lowercased)
+    "duplicate learner identifier": (
+        {"learners/zoe.yaml": "name: Zoe\nidentifier: ' JAN.DE.VRIES@example.ORG'\n"},
+        ["content/learners/zoe.yaml:2: error: learner identifier is already used by "
+         "content/learners/jan.yaml\n  hint: one learner, one record"]),
+    "duplicate learner identifier url": (
+        {"learners/fatima.yaml": "name: F\nidentifier: https://Portfolio.example.org/f\n",
+         "learners/zoe.yaml": "name: Z\nidentifier: https://portfolio.example.org/F\n"},
+        ["content/learners/zoe.yaml:2: error: learner identifier is already used by "
+         "content/learners/fatima.yaml"]),
+    # control characters and bidi controls in text
+    "control characters in learner name": (
+        {"learners/fatima.yaml": 'name: "Anouk\\u0000\\u0007\\u001b[31m"\n'
+                                 "identifier: f@example.org\n"},
+        ["content/learners/fatima.yaml:1: error: 'name' contains a control character (U+0000)\n"
+         "  hint: remove it: control characters are invisible and not allowed in text"]),
+    "bidi override in badge name": (
+        {"badges/lassen-basis.md": '---\nname: {nl: "Lassen \\u202eesab", en: Welding}\n'
+                                   "description: Y\nimage: lassen-basis.png\n---\n"},
+        ["content/badges/lassen-basis.md:2: error: 'name.nl' contains an invisible "
+         "text-direction control (U+202E)"]),
+    "bidi isolate in issuer description": (
+        {"issuers/acme.yaml": "name: Acme\nurl: https://a.example.org/\n"
+                              'email: a@example.org\ndescription: "Wij \\u2066lassen\\u2069"\n'},
+        ["content/issuers/acme.yaml:4: error: 'description' contains an invisible "
+         "text-direction control (U+2066)"]),
+    "line break in one-line name": (
+        {"issuers/acme.yaml": 'name: "Acme\\nLeerbedrijf"\nurl: https://a.example.org/\n'
+                              "email: a@example.org\n"},
+        ["content/issuers/acme.yaml:1: error: 'name' must be one line (it contains a tab or "
+         "line break, U+000A)"]),
+    "tab in site title": (
+        {"site.yaml": 'title: "Test\\tsite"\nbase_url: https://b.example.org/\nissuer: acme\n'},
+        ["content/site.yaml:1: error: 'title' must be one line"]),
+    "escape sequence in narrative": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
+                                'narrative: {nl: "Goed\\e[2J", en: Good}\n'},
+        ["content/awards/wp-0001.yaml:4: error: 'narrative.nl' contains a control character "
+         "(U+001B)"]),
+    "C1 control in revocation reason": (
+        {"revocations.yaml": 'wp-0001:\n  date: 2025-05-01\n  reason: "Fout\\u009b"\n'},
+        ["content/revocations.yaml:3: error: 'reason' contains a control character (U+009B)"]),
+    "control character in evidence name": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
+                                "evidence:\n  - url: https://e.example.org/\n"
+                                '    name: "Foto\\u007f"\n'},
+        ["content/awards/wp-0001.yaml:6: error: 'evidence[0].name' contains a control "
+         "character (U+007F)"]),
+    "control character in identifier": (
+        {"learners/fatima.yaml": 'name: F\nidentifier: "f\\u0000@example.org"\n'},
+        ["content/learners/fatima.yaml:2: error: 'identifier' contains a control character "
+         "(U+0000)"]),
+    "control character in criteria": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: lassen-basis.png\n"
+                                   "---\nJe last.\n\nBel\x07 hier\n"},
+        ["content/badges/lassen-basis.md:8: error: the criteria (below the front matter) "
+         "contains a control character (U+0007)"]),
 }
 
 
@@ -314,3 +436,73 @@ def test_awards_are_handed_over_as_they_are_checked(tmp_path: Path) -> None:
     assert streamed == build_site(everything, NOW)  # type: ignore[arg-type]
     assert [a.status for a in streamed.awards] == ["valid", "revoked", "valid"]
     assert streamed.awards[2].evidence[0].name.get("en") == "Werk"
+
+
+@pytest.mark.parametrize("indices, message", [
+    ("  wp-0001: -5\n  wp-0002: 4242\n",
+     "content/status.yaml:2: error: status index of 'wp-0001' must be a whole number from 0 "
+     "to 131071, not -5"),
+    ("  wp-0001: 17\n  wp-0002: 17\n",
+     "content/status.yaml:3: error: status index collision: 17 is used by both 'wp-0001' and "
+     "'wp-0002'"),
+    ("  - 17\n", "content/status.yaml:1: error: 'indices' must map award ids to numbers"),
+])
+def test_bad_status_entry_is_reported_once(tmp_path: Path, indices: str, message: str) -> None:
+    """A rejected entry is the problem: its award is not also said to have no index."""
+    text = problems_for(tmp_path, {"status.yaml": "indices:\n" + indices})
+    assert text.startswith(message + "\n") and "1 error found" in text, text
+    assert "no status list index" not in text
+
+
+def test_multi_line_text_keeps_tabs_and_line_breaks(tmp_path: Path) -> None:
+    """Markdown and descriptions may hold tabs and line breaks; names stay one line."""
+    assert problems_for(tmp_path, {
+        "awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-03-01\n"
+                               "narrative: \"- een\\n\\t- twee\\r\\n\"\n",
+        "issuers/acme.yaml": "name: Acme Leerbedrijf\nurl: https://acme.example.org/\n"
+                             "email: badges@acme.example.org\ndescription: |\n  Wij\n  lassen.\n",
+        "badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: lassen-basis.png\n"
+                                  "---\n" + "".join("  " * i + "- x\n" for i in range(20))
+                                  # right-to-left text needs no direction controls
+                                  + "\u0627\u0644\u0644\u062d\u0627\u0645 "
+                                    "\u05e2\u05d1\u05e8\u05d9\u05ea\n"}
+    ) == ""
+
+
+def test_dates_at_the_edges_of_the_range_pass(tmp_path: Path) -> None:
+    assert problems_for(tmp_path, {
+        "awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 1900-01-01\n"
+                               "expires: 9999-12-31T23:59:59Z\n",
+        "badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: lassen-basis.png\n"
+                                  "valid_for: P7000Y\n---\n"}) == ""
+
+
+def test_learner_dids_are_compared_ignoring_case(tmp_path: Path) -> None:
+    text = problems_for(tmp_path, {
+        "learners/fatima.yaml": "name: F\nidentifier: did:key:z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5\n",
+        "learners/zoe.yaml": "name: Z\nidentifier: did:key:Z6MKJZRZV3AEZ3R18PB1RBFJR1KWUVJ5\n"})
+    assert "content/learners/zoe.yaml:2: error: learner identifier is already used by " \
+           "content/learners/fatima.yaml" in text
+
+
+def test_files_records_name_that_cannot_be_read(tmp_path: Path) -> None:
+    """A name too long for the file system, or a link that loops, is a problem of the field
+    that names it (not a traceback)."""
+    content = make_site(tmp_path)
+    (content / "badges" / "lassen-basis.png").unlink()
+    (content / "badges" / "lassen-basis.png").symlink_to("lassen-basis.png")
+    (content / "endorsements").mkdir()
+    (content / "endorsements" / "x.json").symlink_to("x.json")
+    text = problems_for(tmp_path, {
+        "badges/lassen-basis.png": None,
+        "issuers/acme.yaml": "name: Acme\nurl: https://a.example.org/\nemail: a@example.org\n"
+                             f"image: {'a' * 300}.png\n",
+        "endorsers/kvk.yaml": "name: KvK\nurl: https://kvk.example.org/\n",
+        "endorsements/kvk-lassen.yaml": "endorser: kvk\nbadge: lassen-basis\n"
+                                        "date: 2025-10-14\ncomment: Goed.\nsigned: x.json\n"})
+    assert f"content/issuers/acme.yaml:4: error: 'image' '{'a' * 300}.png' cannot be read: " \
+           "File name too long" in text
+    assert "content/badges/lassen-basis.md:4: error: 'image' 'lassen-basis.png' cannot be " \
+           "read: it is a symbolic link loop" in text
+    assert "content/endorsements/kvk-lassen.yaml:5: error: 'signed' 'x.json' cannot be read: " \
+           "it is a symbolic link loop" in text
