@@ -29,7 +29,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from generator.cache import code_digest
 from generator.keys import Keyring
@@ -288,6 +288,28 @@ class UnitIndex:
                 db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
         except (OSError, sqlite3.Error):
             pass  # only costs time next build
+
+    def remember_folders(self, inputs: str, lines: Iterable[str]) -> None:
+        """Keep the output's folder times (see generator/uptodate.py) with the previous
+        build's index, one row a folder (as one text, a large site's are tens of MB), for
+        the build with the input digest `inputs`."""
+        try:
+            with closing(sqlite3.connect(self.path, timeout=2.0)) as db, db:
+                db.execute("DROP TABLE IF EXISTS folders")
+                db.execute("CREATE TABLE folders (line TEXT NOT NULL)")
+                db.executemany("INSERT INTO folders VALUES (?)", ((line,) for line in lines))
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('folders', ?)", (inputs,))
+        except (OSError, sqlite3.Error):
+            pass  # only costs time next build
+
+    def folder_lines(self) -> Iterator[str]:
+        """The rows `remember_folders` kept, one at a time; raises sqlite3.Error when there
+        are none to read."""
+        reader = self._read()
+        if reader is None:
+            raise sqlite3.OperationalError("no index")
+        for line, in reader.execute("SELECT line FROM folders"):
+            yield line
 
     def start(self, guard: str) -> None:
         """Begin this build's index (beside the old one until `finish`)."""

@@ -319,10 +319,20 @@ def test_folder_times_are_not_noted_while_a_folder_is_young(
     assert index.meta("folders") is not None
 
 
-def test_a_folder_name_with_a_line_break_is_never_noted(built, keyring) -> None:
+def test_folder_times_are_kept_whatever_a_folder_is_named(
+        built, keyring, monkeypatch: pytest.MonkeyPatch) -> None:
     from generator.reuse import UnitIndex, index_path
     site, cache, out = built
-    (out / "a/odd\nname").mkdir()  # empty: not a stray, but its name would break a line
-    assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged
-    assert UnitIndex(index_path(cache, out)).meta("folders") is None
-    assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged
+    (out / "a/odd\nname with spaces").mkdir()  # empty: not a stray, but an odd name
+    assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged  # notes times
+    index = UnitIndex(index_path(cache, out))
+    assert any("odd\nname with spaces" in line for line in index.folder_lines())
+
+    def no_listing(*args, **kwargs):
+        raise AssertionError("listed the output again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(uptodate, "find_strays", no_listing)
+        assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged
+    (out / "a/odd\nname with spaces/notes.txt").write_text("put here by hand")
+    assert not build(site, out, None, keyring, NOW, index_folder=cache).unchanged
