@@ -321,6 +321,10 @@ class _Planner:
             return
         values: dict[str, Any] = {"learner": learner, "badge": badge, "issued": issued}
         if cells.get("narrative"):
+            if problem := text_problem(cells["narrative"], "verhaal/narrative",
+                                       contacts=self.site.contacts):
+                self.error(line, problem)
+                return
             values["narrative"] = cells["narrative"]
         if evidence:
             values["evidence"] = evidence

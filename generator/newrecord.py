@@ -22,6 +22,7 @@ import yaml
 
 from generator.errors import Diagnostic, UsageError, did_you_mean
 from generator.load import RECORD_FOLDERS, RawRecord, load_content
+from generator.personal import PRIVACY_HINT, Contacts, personal_data
 from generator.schema import MAX_SLUG_LENGTH, RECIPIENT_PATTERN, SLUG_PATTERN, VISIBILITIES
 from generator.status import STATUS_FILE, allocate, read_indices, write_indices
 from generator.validate import DEFAULT_LANGUAGES, parse_date, suggest_slug, url_problem
@@ -52,6 +53,8 @@ class SiteIndex:
     awards: dict[str, RawRecord]
     status: dict[str, int]
     problems: list[Diagnostic] = field(default_factory=list)
+    # learners' e-mail identifiers and the issuers' published contacts (for `text_problem`)
+    contacts: Contacts = field(default_factory=Contacts)
 
     def taken_learner_names(self) -> set[str]:
         """Slugs and learner file names in use (a new learner may take neither)."""
@@ -72,7 +75,14 @@ def read_site(content: Path) -> SiteIndex:
     default = languages[0] if isinstance(languages, list) and languages and isinstance(
         languages[0], str) else DEFAULT_LANGUAGES[0]
     kinds: dict[str, dict[str, RawRecord]] = {"badge": {}, "learner": {}, "award": {}}
+    contacts = Contacts()
     for record in loaded.records:
+        if record.kind == "issuer":
+            email, telephone = record.data.get("email"), record.data.get("telephone")
+            contacts.add_public(email if isinstance(email, str) else None,
+                                telephone if isinstance(telephone, str) else None)
+        elif record.kind == "learner" and "@" in str(record.data.get("identifier", "")):
+            contacts.add_learner(str(record.data["identifier"]).strip())
         if record.kind in kinds:
             slug = record.data.get("slug") if record.kind == "learner" else None
             kinds[record.kind][slug if isinstance(slug, str) else record.id] = record
@@ -84,7 +94,7 @@ def read_site(content: Path) -> SiteIndex:
                                    "fix status.yaml first (`rugzak check` shows the problem)"))
         status = {}
     return SiteIndex(content, default, kinds["badge"], kinds["learner"], kinds["award"],
-                     status, problems)
+                     status, problems, contacts)
 
 
 def award_key(record: RawRecord) -> tuple[str, str, str] | None:
@@ -121,13 +131,18 @@ def parse_day(text: str) -> date | str:
         return f"{text!r} is not a real date (day first: dd-mm-yyyy)"
 
 
-def text_problem(text: str, what: str, single_line: bool = False) -> str:
-    """Why `text` cannot be a name (one line) or a description, or ''."""
+def text_problem(text: str, what: str, single_line: bool = False,
+                 contacts: Contacts | None = None) -> str:
+    """Why `text` cannot be a name (one line) or a description, or ''. With `contacts`, an
+    e-mail address or phone number other than an issuer's published one is a problem too:
+    the build would refuse to publish it."""
     if not text.strip():
         return f"{what} is empty"
     if _CONTROL.search(text) or (single_line and ("\n" in text or "\r" in text)):
         return f"{what} must be {'one line of ' if single_line else ''}text without control " \
                "characters"
+    if contacts is not None and (found := personal_data(text.encode(), contacts)):
+        return f"{what} holds {found}, which would be published; {PRIVACY_HINT}"
     return ""
 
 
@@ -350,8 +365,9 @@ def _write_one(path: Path, text: str) -> None:
         raise UsageError(f"{path} already exists; refusing to overwrite it") from None
 
 
-def _checked(text: str, what: str, single_line: bool = False) -> str:
-    if problem := text_problem(text, what, single_line):
+def _checked(text: str, what: str, single_line: bool = False,
+             contacts: Contacts | None = None) -> str:
+    if problem := text_problem(text, what, single_line, contacts):
         raise UsageError(problem)
     return text
 
@@ -361,9 +377,10 @@ def new_badge(content: Path, *, name: str | None = None, description: str | None
               ask: Ask | None = None) -> NewRecord:
     """Write badges/<id>.md without an image (Rugzak draws one from the name and colour)."""
     site = read_site(content)
-    name = _checked(require(name, "--name", "badge name", "new badge", ask), "--name", True)
+    name = _checked(require(name, "--name", "badge name", "new badge", ask), "--name", True,
+                    site.contacts)
     description = _checked(require(description, "--description", "one-sentence description",
-                                   "new badge", ask), "--description")
+                                   "new badge", ask), "--description", contacts=site.contacts)
     values: dict[str, Any] = {"name": name, "description": description}
     if (colour := colour_value(colour)) is not None:
         values["colour"] = colour
@@ -445,7 +462,8 @@ def new_award(content: Path, today: date, *, learner: str | None = None,
     award_id = award_id or next_award_ids(site.awards, taken, 1)[0]
     values: dict[str, Any] = {"learner": learner, "badge": badge, "issued": day}
     if narrative and narrative.strip():
-        values["narrative"] = _checked(narrative.strip(), "--narrative")
+        values["narrative"] = _checked(narrative.strip(), "--narrative",
+                                       contacts=site.contacts)
     if evidence:
         values["evidence"] = list(evidence)
     path = record_path(content, "award", award_id)

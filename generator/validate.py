@@ -21,6 +21,7 @@ from generator.images import ImageProblem, inspect_image
 from generator.validate_extra import (StructuredFields, check_signed_endorsement,
                                       cross_check_paths, unreadable)
 from generator.load import FieldPath, LoadedContent, RawRecord
+from generator.personal import PRIVACY_HINT, Contacts, personal_data
 from generator.schema import (DID_PATTERN, DURATION_PATTERN, LINE_CONTROLS, MAX_SLUG_LENGTH,
                               MAX_YEAR, MIN_YEAR, ONE_LINE_FIELDS, REVOCATION_SPECS,
                               SLUG_PATTERN, SPECS, STATUS_LIST_BITS, TEXT_CONTROLS, FieldSpec)
@@ -77,9 +78,11 @@ class _Checker(StructuredFields):
     """Collects diagnostics for one record while its fields are cleaned."""
 
     def __init__(self, record: RawRecord, languages: tuple[str, ...], root: Path,
-                 now: datetime | None = None):
+                 now: datetime | None = None, contacts: Contacts | None = None):
         self.record, self.langs, self.root, self.now = record, languages, root, now
         self.problems: list[Diagnostic] = []
+        # learners' and issuers' addresses, to find personal data in texts (see `text`)
+        self.contacts = contacts
 
     def error(self, path: FieldPath, message: str, hint: str = "") -> None:
         self.problems.append(Diagnostic(self.record.display, self.record.line_of(path),
@@ -96,6 +99,16 @@ class _Checker(StructuredFields):
             self.error(path, f"'{name}' {problem[1]}", problem[2])
         return problem is None
 
+    def _private(self, path: FieldPath, text: str, name: str) -> None:
+        """Report personal data in a text that will be published (what the output guard
+        would refuse at the end of a build, found here with its record and field)."""
+        if self.contacts is None or ("@" not in text and not _DIGIT_RUN.search(text)):
+            return  # the common case, without a call: this runs on every text
+        found = personal_data(text.encode("utf-8", "surrogatepass"), self.contacts)
+        if found is not None:
+            self.error(path, f"'{name}' holds {found}, which would be published",
+                       PRIVACY_HINT)
+
     # -- field types ----------------------------------------------------------------------
     def text(self, path: FieldPath, value: Any, name: str, markdown: bool = False
              ) -> dict[str, str] | None:
@@ -107,6 +120,7 @@ class _Checker(StructuredFields):
                 return self._empty(path, name)
             if not self._publishable(path, value, name, one_line, markdown):
                 return None
+            self._private(path, value, name)
             return {self.langs[0]: value}
         if isinstance(value, dict):
             result: dict[str, str] = {}
@@ -120,6 +134,7 @@ class _Checker(StructuredFields):
                     self.error(path + (lang,), f"'{name}.{lang}' must be non-empty text")
                 elif self._publishable(path + (lang,), text, f"{name}.{lang}", one_line,
                                        markdown):
+                    self._private(path + (lang,), text, f"{name}.{lang}")
                     # keyed by the site's own string: one "nl" for all records, not one each
                     result[self.langs[self.langs.index(lang)]] = text
             if self.langs[0] not in value:
@@ -504,9 +519,12 @@ def _clean_fields(record: RawRecord, check: _Checker) -> dict[str, Any] | None:
 
 
 def _clean_record(record: RawRecord, languages: tuple[str, ...], root: Path,
-                  problems: list[Diagnostic], now: datetime | None = None
-                  ) -> CleanRecord | None:
-    check = _Checker(record, languages, root, now)
+                  problems: list[Diagnostic], now: datetime | None = None,
+                  contacts: Contacts | None = None) -> CleanRecord | None:
+    # Texts of issuers and endorsers may name their own contacts; the site is read before
+    # the issuers are known. Their texts are left to the output guard.
+    check = _Checker(record, languages, root, now,
+                     contacts if record.kind in _PRIVATE_TEXT_KINDS else None)
     if record.kind != "site" and (len(record.id) > MAX_SLUG_LENGTH or
                                   not _SLUG.match(record.id)):
         check.error((), f"file name '{record.path.name}' is not a safe id: use lowercase "
@@ -520,6 +538,12 @@ def _clean_record(record: RawRecord, languages: tuple[str, ...], root: Path,
             check.problems.append(Diagnostic(
                 record.display, record.body_line + record.body.count("\n", 0, offset),
                 f"the criteria (below the front matter) {message}", hint))
+        elif check.contacts is not None:
+            found = personal_data(record.body.encode("utf-8", "surrogatepass"), check.contacts)
+            if found is not None:
+                check.problems.append(Diagnostic(
+                    record.display, record.body_line, f"the criteria (below the front matter) "
+                    f"hold {found}, which would be published", PRIVACY_HINT))
     problems.extend(check.problems)
     if check.problems or values is None:
         return None
@@ -568,6 +592,12 @@ class _Sources:
     def all(self) -> list[CleanRecord | RawRecord]:
         """Every loaded record, by file name as shown."""
         return sorted(self._by_path.values(), key=lambda r: r.display)
+
+
+# kinds whose texts are checked for personal data while validating (see `_clean_record`)
+_PRIVATE_TEXT_KINDS = frozenset({"badge", "learner", "award", "path", "endorsement"})
+# a phone number needs a run of digits: texts without one need no closer look
+_DIGIT_RUN = re.compile(r"\d[\d +-]{6,}")
 
 
 def _identifier_key(identifier: str) -> str:
@@ -881,8 +911,14 @@ def validate_content(loaded: LoadedContent, now: datetime, base_url: str | None 
                           rejected)
     cleaned: list[CleanRecord] = []
     take = take_award or (lambda record, _default: cleaned.append(record))
+    contacts = Contacts()  # issuers and learners are read before the records that cite them
     for record in loaded.records:  # one by one: a record's raw values are dropped once cleaned
-        clean = _clean_record(record, languages, loaded.root, problems, now)
+        clean = _clean_record(record, languages, loaded.root, problems, now, contacts)
+        if clean is not None and record.kind == "issuer":
+            contacts.add_public(clean.values.get("email"), clean.values.get("telephone"))
+        elif clean is not None and record.kind == "learner" and \
+                "@" in clean.values["identifier"]:
+            contacts.add_learner(clean.values["identifier"].strip())
         if record.kind == "award":
             awards.arrived(clean or record)
             if clean is not None:

@@ -95,14 +95,15 @@ def test_broken_record_leaves_previous_output_intact(tmp_path: Path, keyring) ->
     assert tree(out) == before
 
 
-def test_privacy_guard_stops_an_email_in_a_narrative(tmp_path: Path, keyring) -> None:
+def test_an_email_in_a_narrative_stops_the_build_at_its_record(tmp_path: Path,
+                                                               keyring) -> None:
     content = make_site(tmp_path, {
         "awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-03-01\n"
                                "narrative: Mail haar op FATIMA@example.org\n"})
     with pytest.raises(ContentError) as caught:
         build(content, tmp_path / "output", None, keyring, NOW)
-    assert ("privacy guard: a learner's identifier (e-mail address) would be published "
-            "in this file") in str(caught.value)
+    assert ("content/awards/wp-0001.yaml:4: error: 'narrative' holds a learner's identifier "
+            "(e-mail address), which would be published") in str(caught.value)
     assert not (tmp_path / "output").exists()
 
 
@@ -113,14 +114,26 @@ def test_privacy_guard_stops_an_email_in_a_narrative(tmp_path: Path, keyring) ->
     ("Mail de coach: coach@werkplaats.example.net", "the e-mail address "
                                                     "'coach@werkplaats.example.net'"),
 ])
-def test_privacy_guard_stops_undeclared_contacts(tmp_path: Path, keyring, narrative: str,
-                                                 what: str) -> None:
+def test_undeclared_contacts_stop_the_build(tmp_path: Path, keyring, narrative: str,
+                                            what: str) -> None:
     content = make_site(tmp_path, {
         "awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-03-01\n"
                                f"narrative: '{narrative}'\n"})
     with pytest.raises(ContentError) as caught:
         build(content, tmp_path / "output", None, keyring, NOW)
+    assert f"'narrative' holds {what}, which would be published" in str(caught.value)
+    # what validation does not see (a theme's text) the output guard still stops
+    theme = tmp_path / "themes/leaky/templates"
+    theme.mkdir(parents=True)
+    (theme / "home.html").write_text('{% extends "default/home.html" %}{% block main %}'
+                                     f"<p>{narrative}</p>{{{{ super() }}}}{{% endblock %}}")
+    site = content / "site.yaml"
+    site.write_text(site.read_text() + "theme: leaky\n")
+    (content / "awards/wp-0001.yaml").unlink()
+    with pytest.raises(ContentError) as caught:
+        build(content, tmp_path / "output", None, keyring, NOW)
     assert f"privacy guard: {what} would be published" in str(caught.value)
+    assert not (tmp_path / "output").exists()
 
 
 def test_issuer_contacts_are_public(tmp_path: Path, keyring) -> None:

@@ -1,4 +1,5 @@
-"""The output guard's patterns (generator/guard.py); builds that it stops: tests/test_build.py."""
+"""The privacy patterns (generator/personal.py) and the output guard (generator/guard.py);
+builds that it stops: tests/test_build.py."""
 
 from __future__ import annotations
 
@@ -71,14 +72,14 @@ def test_phone_runs_find_exactly_what_the_full_pattern_finds() -> None:
     """The run prefilter is an optimisation only: same matches as scanning everything."""
     import random
 
-    from generator import guard
+    from generator import personal
 
     def everywhere(data: bytes) -> list[bytes]:
-        return [m.group() for m in guard._PHONE_LIKE.finditer(data)]
+        return [m.group() for m in personal._PHONE_LIKE.finditer(data)]
 
     def in_runs(data: bytes) -> list[bytes]:
-        return [m.group() for run in guard._PHONE_RUN.finditer(data)
-                for m in guard._PHONE_LIKE.finditer(data, run.start(), run.end() + 1)]
+        return [m.group() for run in personal._PHONE_RUN.finditer(data)
+                for m in personal._PHONE_LIKE.finditer(data, run.start(), run.end() + 1)]
 
     rng = random.Random(7)
     alphabet = b"00001123456789   ++--.a/$=_x\n"
@@ -187,7 +188,7 @@ def test_addresses_found_from_each_at_sign_are_what_the_full_pattern_finds() -> 
     tried everywhere in the decoded text, with every kind of escape, script and neighbour."""
     import random
 
-    from generator import guard
+    from generator import personal
 
     rng = random.Random(11)
     pieces = [b"@", b"&#64;", b"&#x40;", b"&commat;", b"\\u0040", b"a", b"Z9", b".", b"-",
@@ -214,17 +215,17 @@ def test_addresses_found_from_each_at_sign_are_what_the_full_pattern_finds() -> 
             data += b"".join([rng.choice(local_parts), rng.choice(pieces[:5]),
                               rng.choice(domains), rng.choice(pieces), rng.choice(pieces)])
         expected = _reference_addresses(data)
-        assert list(guard.email_addresses(data)) == expected, data
+        assert list(personal.email_addresses(data)) == expected, data
         for address in expected:
             found["quoted"] += address.startswith(b'"')
             found["bracketed"] += address.endswith(b"]")
             found["non-ASCII"] += not address.isascii()
             found["escaped"] += address not in data
     assert min(found.values()) > 500, found  # every kind of address did occur
-    assert list(guard.email_addresses(b'{"@context": 1, "x": "info@west.example.org"}')) == [
+    assert list(personal.email_addresses(b'{"@context": 1, "x": "info@west.example.org"}')) == [
         b"info@west.example.org"]
     many = b"&amp;" * 40  # (the first 32 "&" are looked at one by one, then searched)
-    assert list(guard.email_addresses(many + b"jan&#64;example.org" + many)) == [
+    assert list(personal.email_addresses(many + b"jan&#64;example.org" + many)) == [
         b"jan@example.org"]
 
 
@@ -233,7 +234,7 @@ def test_plain_ascii_addresses_are_found_as_before() -> None:
     ASCII-only pattern found."""
     import random
 
-    from generator import guard
+    from generator import personal
 
     email_like = re.compile(rb"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]+"
                             rb"(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
@@ -242,7 +243,7 @@ def test_plain_ascii_addresses_are_found_as_before() -> None:
               b" ", b"@context", b"x@y.com@z.org", b"..", b"\n", b":", b";", b"/"]
     for _ in range(5000):
         data = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
-        assert list(guard.email_addresses(data)) == [m.group() for m in
+        assert list(personal.email_addresses(data)) == [m.group() for m in
                                                       email_like.finditer(data)], data
 
 

@@ -183,6 +183,9 @@ def test_comma_separator_iso_dates_and_english_columns(demo: Path) -> None:
      ":3: error: new learner 'A@example.org' has two names: 'A' (row 2) and 'B'"),
     (b'email;badge;datum\n"fatima.elamrani@example.org;lassen-basis;1-2-2023\n',
      ":2: error: CSV syntax error: unexpected end of data"),
+    (b"email;badge;datum;verhaal\nfatima.elamrani@example.org;lassen-basis;1-2-2023;"
+     b"Bel 06-12345678\n", ":2: error: verhaal/narrative holds the phone number "
+                          "'06-12345678', which would be published"),
 ])
 def test_bad_files_and_rows(demo: Path, tmp_path: Path, data: bytes, message: str) -> None:
     csv_path = tmp_path / "in.csv"

@@ -117,6 +117,9 @@ def test_learner_slugs_are_safe_and_unique(site_dir: Path) -> None:
     (["--issued", "1-3-26"], "two-digit year"),
     (["--issued", "2027-01-01"], "--issued 2027-01-01 is in the future"),
     (["--evidence", "javascript:alert(1)"], "is not a usable URL: it must start with http"),
+    (["--narrative", "Mail me: jan@privé.nl"], "--narrative holds the e-mail address "
+                                              "'jan@privé.nl', which would be published"),
+    (["--narrative", "Fatima (fatima@example.org)"], "--narrative holds a learner's identifier"),
 ])
 def test_award_values_are_checked(site_dir: Path, options: list[str], message: str) -> None:
     code, err = new(site_dir, "award", "--learner", "fatima", "--badge", "lassen-basis",

@@ -317,6 +317,28 @@ CASES = {
                                    "---\nJe last.\n\nBel\x07 hier\n"},
         ["content/badges/lassen-basis.md:8: error: the criteria (below the front matter) "
          "contains a control character (U+0007)"]),
+    # personal data in texts: what the output guard would refuse at the end of a build
+    "e-mail address in a narrative": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
+                                "narrative: {nl: Mail jan@privé.nl, en: Mail him}\n"},
+        ["content/awards/wp-0001.yaml:4: error: 'narrative.nl' holds the e-mail address "
+         "'jan@privé.nl', which would be published\n  hint: remove it from the records"]),
+    "learner's identifier in evidence": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
+                                "evidence:\n  - url: https://e.example.org/\n"
+                                "    name: Sent by FATIMA@example.org\n"},
+        ["content/awards/wp-0001.yaml:6: error: 'evidence[0].name' holds a learner's "
+         "identifier (e-mail address), which would be published"]),
+    "phone number in a badge description": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Bel 06-12345678\n"
+                                   "image: lassen-basis.png\n---\nJe last.\n"},
+        ["content/badges/lassen-basis.md:3: error: 'description' holds the phone number "
+         "'06-12345678', which would be published"]),
+    "e-mail address in criteria": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: lassen-basis.png\n"
+                                   "---\nJe last.\n\nVragen? piet@acme.example.org\n"},
+        ["content/badges/lassen-basis.md:6: error: the criteria (below the front matter) hold "
+         "the e-mail address 'piet@acme.example.org', which would be published"]),
 }
 
 
@@ -452,6 +474,15 @@ def test_bad_status_entry_is_reported_once(tmp_path: Path, indices: str, message
     text = problems_for(tmp_path, {"status.yaml": "indices:\n" + indices})
     assert text.startswith(message + "\n") and "1 error found" in text, text
     assert "no status list index" not in text
+
+
+def test_the_issuers_published_contacts_may_appear_in_texts(tmp_path: Path) -> None:
+    assert problems_for(tmp_path, {
+        "issuers/acme.yaml": "name: Acme Leerbedrijf\nurl: https://acme.example.org/\n"
+                             "email: badges@acme.example.org\ntelephone: '+31612345678'\n",
+        "awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
+                               "narrative:\n  nl: 'Vragen: BADGES@acme.example.org of "
+                               "+31 6 1234 5678'\n  en: 'Questions? 06-12345678'\n"}) == ""
 
 
 def test_multi_line_text_keeps_tabs_and_line_breaks(tmp_path: Path) -> None:
