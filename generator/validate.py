@@ -390,6 +390,29 @@ def url_problem(text: str) -> str:
     return ""
 
 
+# a host name as DNS and did:web have it: ASCII labels of letters, digits and inner hyphens
+_DNS_HOST = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
+
+
+def _base_url_problem(url: str) -> str:
+    """What makes an otherwise valid URL unusable as the site's address (every JSON id and
+    the did:web DID are made from it), or ''."""
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        return "must not have a ?query or #fragment"
+    host = parts.hostname or ""
+    if _DNS_HOST.match(host) or host.replace(".", "").isdigit() or ":" in host:
+        return ""  # a DNS name, an IPv4 address or an [IPv6] literal
+    if host.isascii():
+        return f"has a host name that is not a valid DNS name: {host!r}"
+    try:
+        ascii_form = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return f"has a host name that is not a valid DNS name: {host!r}"
+    return (f"has a host name that is not plain ASCII: {host!r}; write it in its ASCII (IDNA) "
+            f"form, {ascii_form!r}, as DNS and did:web need it")
+
+
 @functools.lru_cache(maxsize=4096)  # one object per expiry date, not per award
 def add_period(start: datetime, months: int, days: int) -> datetime:
     """`start` plus a number of months (day clamped to the month's end) and days."""
@@ -884,6 +907,12 @@ def validate_content(loaded: LoadedContent, now: datetime, base_url: str | None 
         return None, problems
     site_raw = loaded.site
     if base_url is not None:
+        problem = url_problem(base_url) or _base_url_problem(base_url)
+        if problem:  # the option's fault, not site.yaml's
+            problems.append(Diagnostic("--base-url", 0, f"{base_url!r}: {problem}",
+                                       "give the address the site is served at, e.g. "
+                                       "https://badges.example.org/"))
+            return None, problems
         site_raw = RawRecord("site", "site", site_raw.path, site_raw.display,
                              {**site_raw.data, "base_url": base_url}, site_raw.lines,
                              root=site_raw.root)
@@ -891,10 +920,10 @@ def validate_content(loaded: LoadedContent, now: datetime, base_url: str | None 
     site = _clean_record(site_raw, languages, loaded.root, problems, now)
     if site is not None:
         url = site.values["base_url"]
-        parts = urlsplit(url)
-        if parts.query or parts.fragment:
+        problem = _base_url_problem(url)
+        if problem:
             problems.append(Diagnostic(site.display, site_raw.line_of(("base_url",)),
-                                       "'base_url' must not have a ?query or #fragment"))
+                                       f"'base_url' {problem}"))
         site.values["base_url"] = url if url.endswith("/") else url + "/"
         site.values.setdefault("languages", languages)
     revocations = _clean_revocations(loaded.special.get("revocations"), languages, loaded.root,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW, make_site, png_bytes
+from conftest import BASE_FILES, NOW, make_site, png_bytes
 from generator.errors import format_diagnostics
 from generator.load import load_content, stream_content
 from generator.validate import validate_content
@@ -357,11 +357,17 @@ def test_bad_input_is_reported_with_file_line_and_hint(tmp_path: Path, name: str
     ("https://user:pw@example.org/", "must not contain a user name or password"),
     ("https://exa mple.org/", "spaces or control characters"),
     ("https://example.org:99999/", "Port out of range"),
+    ('https://ex"ample.org/', "has a host name that is not a valid DNS name: 'ex\"ample.org'"),
+    ("https://münchen.example/", "write it in its ASCII (IDNA) form, 'xn--mnchen-3ya.example'"),
+    ("https://example.org/?x=1", "must not have a ?query or #fragment"),
 ])
 def test_invalid_base_url(tmp_path: Path, url: str, message: str) -> None:
-    text = problems_for(tmp_path, {}, base_url=url)
-    assert "content/site.yaml:2: error: 'base_url' is not a valid URL" in text
-    assert message in text
+    site = BASE_FILES["site.yaml"].replace("https://badges.example.org/", url)
+    text = problems_for(tmp_path / "in-site", {"site.yaml": site})
+    assert "content/site.yaml:2: error: 'base_url' " in text and message in text
+    text = problems_for(tmp_path / "option", {}, base_url=url)  # the option, not site.yaml
+    assert text.startswith(f"--base-url: error: {url!r}: ") and message in text, text
+    assert "site.yaml" not in text
 
 
 def test_identifier_may_be_url_or_did(tmp_path: Path) -> None:
