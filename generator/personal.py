@@ -80,6 +80,7 @@ _PHONE_LIKE = re.compile(rb"(?<![\w$/+=.-])(?:(?:\+|00)[1-9]\d{0,2}[ -]?\d(?:[ -
 # short numbers (SVG path data, CSS); the full pattern then runs on each run alone, with one
 # character of context either side for its look-behind and look-ahead.
 _PHONE_RUN = re.compile(rb"[+0-9][0-9 +-]{7,}")
+_PHONE_RUN_TEXT = re.compile(_PHONE_RUN.pattern.decode("ascii"), re.ASCII)
 PRIVACY_HINT = ("remove it from the records (narratives, evidence, criteria); an address "
                  "meant to be public belongs in an issuer's email/telephone")
 
@@ -339,6 +340,13 @@ class Contacts:
             self.public_phones.add(digits)
             if digits.startswith("0031"):  # also as dialled within the Netherlands
                 self.public_phones.add("0" + digits[4:])
+
+
+def may_hold_personal_data(text: str) -> bool:
+    """A quick test for texts that need no `personal_data` call: False only when that would
+    find nothing (no "@", no escape that could spell one, no phone-like run of digits)."""
+    return ("@" in text or "&" in text or "\\" in text
+            or _PHONE_RUN_TEXT.search(text) is not None)
 
 
 def personal_data(data: bytes, contacts: Contacts) -> str | None:

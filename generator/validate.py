@@ -21,7 +21,7 @@ from generator.images import ImageProblem, inspect_image
 from generator.validate_extra import (StructuredFields, check_signed_endorsement,
                                       cross_check_paths, unreadable)
 from generator.load import FieldPath, LoadedContent, RawRecord
-from generator.personal import PRIVACY_HINT, Contacts, personal_data
+from generator.personal import PRIVACY_HINT, Contacts, may_hold_personal_data, personal_data
 from generator.schema import (DID_PATTERN, DURATION_PATTERN, LINE_CONTROLS, MAX_SLUG_LENGTH,
                               MAX_YEAR, MIN_YEAR, ONE_LINE_FIELDS, REVOCATION_SPECS,
                               SLUG_PATTERN, SPECS, STATUS_LIST_BITS, TEXT_CONTROLS, FieldSpec)
@@ -102,7 +102,7 @@ class _Checker(StructuredFields):
     def _private(self, path: FieldPath, text: str, name: str) -> None:
         """Report personal data in a text that will be published (what the output guard
         would refuse at the end of a build, found here with its record and field)."""
-        if self.contacts is None or ("@" not in text and not _DIGIT_RUN.search(text)):
+        if self.contacts is None or not may_hold_personal_data(text):
             return  # the common case, without a call: this runs on every text
         found = personal_data(text.encode("utf-8", "surrogatepass"), self.contacts)
         if found is not None:
@@ -620,9 +620,6 @@ class _Sources:
 # kinds whose texts are checked for personal data while validating (see `_clean_record`)
 _PRIVATE_TEXT_KINDS = frozenset({"badge", "learner", "award", "path", "endorsement"})
 # a phone number needs a run of digits: texts without one need no closer look
-_DIGIT_RUN = re.compile(r"\d[\d +-]{6,}")
-
-
 def _identifier_key(identifier: str) -> str:
     """A learner identifier as compared: trimmed and lowercased, as the model normalises an
     e-mail address before hashing it and as the output guard matches every identifier."""

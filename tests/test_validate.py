@@ -339,6 +339,17 @@ CASES = {
                                    "---\nJe last.\n\nVragen? piet@acme.example.org\n"},
         ["content/badges/lassen-basis.md:6: error: the criteria (below the front matter) hold "
          "the e-mail address 'piet@acme.example.org', which would be published"]),
+    "escaped e-mail address in a narrative": (  # Markdown keeps the entity; a browser shows "@"
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
+                                "narrative: Mail jan&#64;example.org\n"},
+        ["content/awards/wp-0001.yaml:4: error: 'narrative' holds the e-mail address "
+         "'jan@example.org', which would be published"]),
+    "international phone number in evidence": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
+                                "evidence:\n  - url: https://e.example.org/\n"
+                                "    name: Bel +31 10 123 4567\n"},
+        ["content/awards/wp-0001.yaml:6: error: 'evidence[0].name' holds the phone number "
+         "'+31 10 123 4567', which would be published"]),
 }
 
 
