@@ -183,15 +183,13 @@ def _cmd_verify(args: argparse.Namespace, now: datetime) -> int:
 
 
 def _cmd_status(args: argparse.Namespace, now: datetime) -> int:
-    from generator.load import RECORD_FOLDERS
     import yaml
 
+    from generator.load import record_ids
     from generator.status import STATUS_FILE, allocate, read_indices, write_indices
     if not (args.content / "site.yaml").is_file():
         raise UsageError(f"{args.content} is not a content folder (no site.yaml)")
-    folder, extensions = RECORD_FOLDERS["award"]
-    award_ids = [p.stem for p in (args.content / folder).glob("*")
-                 if p.suffix in extensions and not p.name.startswith(".")]
+    award_ids = record_ids(args.content, "award")
     path = args.content / STATUS_FILE
     try:
         existing = read_indices(path)

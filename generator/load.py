@@ -43,6 +43,8 @@ MAX_RECORD_BYTES = 5_000_000
 # Records need a few levels (award → evidence → item → name → language); far deeper nesting
 # is hostile, and would exhaust Python's recursion limit in any recursive walk of the values.
 MAX_NESTING = 32
+# Record folders may hold sub-folders (awards/2025/…); deeper than this is a mistake or hostile.
+MAX_FOLDER_DEPTH = 8
 # Opened without blocking: should a named pipe replace a record between the check of its
 # type and the open, the open returns at once (and the file's type is checked again).
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -310,15 +312,55 @@ def _load_record(kind: str, path: Path, root: Path, links: frozenset[Path] | Non
                      body_line, root)
 
 
-def _record_names(folder: Path, extensions: tuple[str, ...]) -> list[str]:
-    """Names of the record files in `folder`, sorted (names, not paths: a Path per file of a
-    100,000-file folder, all alive at once, would cost ~25 MB)."""
+def _record_names(folder: Path, extensions: tuple[str, ...],
+                  problems: list[Diagnostic], root: Path) -> list[str]:
+    """Names of the record files under `folder`, sub-folders included ("2025/wp-0001.yaml"),
+    sorted (names, not paths: a Path per file of a 100,000-file folder, all alive at once,
+    would cost ~25 MB). Large programmes sort awards into sub-folders (by year, by centre):
+    Git hosts list at most 1,000 entries of a folder. Hidden entries are skipped; a linked
+    or too deeply nested sub-folder is reported, not read."""
     if not folder.is_dir():
         return []
-    # sorted by name (one folder: the same order as sorting the paths, at a tenth the cost)
-    return [name for name in sorted(os.listdir(folder))
-            if name.endswith(extensions) and not name.startswith(".")
-            and os.path.splitext(name)[1] in extensions]
+    names: list[str] = []
+    stack = [("", 0)]
+    while stack:
+        prefix, depth = stack.pop()
+        try:
+            entries = list(os.scandir(os.path.join(folder, prefix) if prefix else folder))
+        except OSError as exc:
+            problems.append(Diagnostic(display_path(folder / prefix, root), 0,
+                                       f"cannot read folder: {exc.strerror or exc}"))
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if os.path.splitext(name)[1] in extensions:
+                names.append(prefix + name)
+            elif entry.is_dir(follow_symlinks=False):
+                if depth >= MAX_FOLDER_DEPTH:
+                    problems.append(Diagnostic(
+                        display_path(folder / (prefix + name), root), 0,
+                        f"sub-folder nested more than {MAX_FOLDER_DEPTH} deep: not read",
+                        "move its records up; a level per year or centre is plenty"))
+                else:
+                    stack.append((prefix + name + "/", depth + 1))
+            elif entry.is_symlink() and os.path.isdir(entry.path):
+                problems.append(Diagnostic(
+                    display_path(folder / (prefix + name), root), 0,
+                    "linked sub-folder: its records are not read",
+                    "move or copy the folder into the content folder instead of linking"))
+    # sorted by name (the same order as sorting the paths, at a tenth the cost)
+    names.sort()
+    return names
+
+
+def record_ids(root: Path, kind: str) -> list[str]:
+    """The ids of the `kind` records under the content folder `root` (file names without
+    extension, sub-folders included), without reading them."""
+    folder, extensions = RECORD_FOLDERS[kind]
+    return [os.path.splitext(name.rpartition("/")[2])[0]
+            for name in _record_names(root / folder, extensions, [], root)]
 
 
 def find_links(root: Path) -> list[Path]:
@@ -415,7 +457,7 @@ def stream_content(root: Path, cache_folder: Path | None = None
         began = time.perf_counter()
         for kind, (folder, extensions) in RECORD_FOLDERS.items():
             directory = root / folder
-            for name in _record_names(directory, extensions):
+            for name in _record_names(directory, extensions, problems, root):
                 record = attempt(kind, directory / name)
                 if record is not None:
                     seconds[0] += time.perf_counter() - began

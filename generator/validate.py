@@ -795,7 +795,6 @@ def _clean_status(record: RawRecord | None, root: Path, problems: list[Diagnosti
     return indices, rejected
 
 
-_EXTENSIONS = {".yaml": ".yaml", ".yml": ".yml"}
 # Receives each award that passed its own field checks, with the site's default language.
 AwardTaker = Callable[[CleanRecord, str], None]
 
@@ -815,7 +814,11 @@ class _AwardChecks:
         self.sources, self.now, self.problems = sources, now, problems
         self.revocations, self.indices, self.special = revocations, indices, special
         self.rejected = rejected  # ids whose status.yaml entry was already reported
-        self.suffixes: dict[str, str] = {}  # award id → extension of the first file with it
+        # award id → where the first file with it lies, without the id: its folder (as shown)
+        # and extension, "\0"-separated — one string shared by all awards of a folder, not
+        # one path per award
+        self.places: dict[str, str] = {}
+        self._place_strings: dict[str, str] = {}
         self.failed: set[str] = set()  # ids of awards whose own fields did not pass
         self.unindexed: list[str] = []
         self._pools: dict[str, set[str]] | None = None
@@ -828,14 +831,17 @@ class _AwardChecks:
         """An award file was read (cleaned, or with problems of its own): its id is taken."""
         if isinstance(record, RawRecord):
             self.failed.add(record.id)
-        suffix = self.suffixes.get(record.id)
-        if suffix is None:  # ids are file names without extension: unique but for that
-            # (the extension as one shared string, not one string per award)
-            self.suffixes[record.id] = _EXTENSIONS.get(record.path.suffix, record.path.suffix)
+        folder = record.display[:len(record.display) - len(record.path.name)]
+        place = self.places.get(record.id)
+        if place is None:  # ids are file names without extension: unique but for that
+            place = folder + "\0" + record.path.suffix
+            self.places[record.id] = self._place_strings.setdefault(place, place)
             return
-        first = record.display[:len(record.display) - len(record.path.suffix)] + suffix
-        self._error(record, "", f"duplicate award id '{record.id}' (also used by {first})",
-                    "every id must be unique")
+        first_folder, _, suffix = place.partition("\0")
+        self._error(record, "", f"duplicate award id '{record.id}' (also used by "
+                    f"{first_folder}{record.id}{suffix})",
+                    "every id must be unique, in sub-folders too" if first_folder != folder
+                    else "every id must be unique")
 
     def check(self, record: CleanRecord) -> None:
         """References, dates, revocation and status index of a cleaned award."""
@@ -869,9 +875,9 @@ class _AwardChecks:
         """The checks that need every award: revocations of unknown awards, missing indices."""
         revocations = self.special.get("revocations")
         for award_id in self.revocations:
-            if award_id not in self.suffixes or award_id in self.failed:
+            if award_id not in self.places or award_id in self.failed:
                 assert revocations is not None
-                known = [i for i in self.suffixes if i not in self.failed]
+                known = [i for i in self.places if i not in self.failed]
                 self.problems.append(Diagnostic(
                     revocations.display, revocations.line_of((award_id,)),
                     f"revocation of unknown award '{award_id}'",

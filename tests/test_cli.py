@@ -122,3 +122,20 @@ def test_a_content_folder_at_the_top_of_the_file_system_is_shown_whole() -> None
     result = rugzak("check", "--content", "/nonexistent-rugzak-site")
     assert result.returncode == 1
     assert "/nonexistent-rugzak-site/site.yaml" in result.stderr
+
+
+def test_awards_in_sub_folders_get_indices_and_pages(tmp_path: Path) -> None:
+    content = make_site(tmp_path, {"awards/2026/wp-0003.yaml": "learner: jan\nbadge: "
+                                   "lassen-basis\nissued: 2026-01-05\n"})
+    env = {"RUGZAK_KEYS_DIR": str(tmp_path / "keys"), "RUGZAK_CACHE_DIR": str(tmp_path / "c")}
+    assert rugzak("keys", "new", cwd=tmp_path, env=env).returncode == 0
+    missing = rugzak("check", "--content", str(content), cwd=tmp_path, env=env)
+    assert missing.returncode == 1 and "wp-0003" in missing.stderr  # no status index yet
+    allocated = rugzak("status", "allocate", "--content", str(content), cwd=tmp_path, env=env)
+    assert allocated.returncode == 0, allocated.stderr
+    assert "wp-0003:" in (content / "status.yaml").read_text()
+    out = tmp_path / "out"
+    result = rugzak("build", "--content", str(content), "--output", str(out), cwd=tmp_path,
+                    env=env)
+    assert result.returncode == 0, result.stderr
+    assert (out / "a/wp-0003/credential.json").is_file()

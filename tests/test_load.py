@@ -48,6 +48,40 @@ def test_symlink_leaving_content_is_refused(tmp_path: Path) -> None:
     assert len(problems) == 1
 
 
+def test_records_in_sub_folders_are_read(tmp_path: Path) -> None:
+    # Git hosts list at most 1,000 entries of a folder: large programmes sort awards by year
+    award = "learner: jan\nbadge: lassen-basis\nissued: 2025-03-01\n"
+    content = make_site(tmp_path, {"awards/2025/q1/wp-0101.yaml": award,
+                                   "awards/2024/wp-0100.yml": award,
+                                   "awards/.concept/wp-0102.yaml": award,  # hidden: skipped
+                                   "awards/2025/notes.txt": "not a record\n"})
+    loaded, problems = load_content(content)
+    assert problems == []
+    awards = [(r.id, r.display) for r in loaded.records if r.kind == "award"]
+    assert ("wp-0100", "content/awards/2024/wp-0100.yml") in awards
+    assert ("wp-0101", "content/awards/2025/q1/wp-0101.yaml") in awards
+    assert not any(i == "wp-0102" for i, _ in awards)
+    assert [d for _, d in awards] == sorted(d for _, d in awards)  # the same order everywhere
+    from generator.load import record_ids
+    assert set(record_ids(content, "award")) == {i for i, _ in awards}
+
+
+def test_linked_or_deep_sub_folders_are_reported(tmp_path: Path) -> None:
+    from generator.load import MAX_FOLDER_DEPTH
+    deep = "awards/" + "/".join(f"d{i}" for i in range(MAX_FOLDER_DEPTH + 1)) + "/x.yaml"
+    content = make_site(tmp_path, {deep: "learner: jan\n"})
+    (content / "awards" / "link").symlink_to(content / "learners")
+    loaded, problems = load_content(content)
+    messages = sorted(p.format() for p in problems)
+    assert messages == [
+        "content/awards/" + "/".join(f"d{i}" for i in range(MAX_FOLDER_DEPTH + 1))
+        + f": error: sub-folder nested more than {MAX_FOLDER_DEPTH} deep: not read\n"
+        "  hint: move its records up; a level per year or centre is plenty",
+        "content/awards/link: error: linked sub-folder: its records are not read\n"
+        "  hint: move or copy the folder into the content folder instead of linking"]
+    assert not any(r.id == "x" for r in loaded.records)
+
+
 def test_invalid_utf8_names_line(tmp_path: Path) -> None:
     content = make_site(tmp_path, {"learners/bad.yaml": b"name: ok\nidentifier: \xff@x.org\n"})
     _, problems = load_content(content)

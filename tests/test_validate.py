@@ -67,6 +67,15 @@ CASES = {
         {"awards/wp-0001.yml": "learner: jan\nbadge: lassen-basis\nissued: 2025-03-01\n"},
         ["content/awards/wp-0001.yml:1: error: duplicate award id 'wp-0001' "
          "(also used by content/awards/wp-0001.yaml)"]),
+    "duplicate award id in a sub-folder": (
+        {"awards/2025/wp-0001.yaml": "learner: jan\nbadge: lassen-basis\nissued: 2025-03-01\n"},
+        ["content/awards/wp-0001.yaml:1: error: duplicate award id 'wp-0001' "
+         "(also used by content/awards/2025/wp-0001.yaml)\n"
+         "  hint: every id must be unique, in sub-folders too"]),
+    "duplicate learner slug in a sub-folder": (
+        {"learners/groep-a/jan.yaml": "name: Jan B\nidentifier: jb@example.org\n"},
+        ["content/learners/jan.yaml:1: error: duplicate learner slug 'jan' "
+         "(also used by content/learners/groep-a/jan.yaml)"]),
     "unknown learner": (
         {"awards/wp-0001.yaml": "learner: fatma\nbadge: lassen-basis\nissued: 2025-01-01\n"},
         ["content/awards/wp-0001.yaml:1: error: unknown learner 'fatma'\n"
