@@ -544,10 +544,7 @@ def _clean_fields(record: RawRecord, check: _Checker) -> dict[str, Any] | None:
 def _clean_record(record: RawRecord, languages: tuple[str, ...], root: Path,
                   problems: list[Diagnostic], now: datetime | None = None,
                   contacts: Contacts | None = None) -> CleanRecord | None:
-    # Texts of issuers and endorsers may name their own contacts; the site is read before
-    # the issuers are known. Their texts are left to the output guard.
-    check = _Checker(record, languages, root, now,
-                     contacts if record.kind in _PRIVATE_TEXT_KINDS else None)
+    check = _Checker(record, languages, root, now, contacts)
     if record.kind != "site" and (len(record.id) > MAX_SLUG_LENGTH or
                                   not _SLUG.match(record.id)):
         check.error((), f"file name '{record.path.name}' is not a safe id: use lowercase "
@@ -617,9 +614,34 @@ class _Sources:
         return sorted(self._by_path.values(), key=lambda r: r.display)
 
 
-# kinds whose texts are checked for personal data while validating (see `_clean_record`)
+# kinds whose texts are checked for personal data as they are read (the others once every
+# issuer's public contacts are known: see validate_content)
 _PRIVATE_TEXT_KINDS = frozenset({"badge", "learner", "award", "path", "endorsement"})
-# a phone number needs a run of digits: texts without one need no closer look
+
+
+def _personal_data_in_texts(records: list[CleanRecord], sources: _Sources, contacts: Contacts
+                            ) -> list[Diagnostic]:
+    """Personal data in the texts (one-line or per language) of cleaned `records`, found as
+    `_Checker._private` finds it in the others' as they are read."""
+    problems = []
+    for record in records:
+        for name, value in record.values.items():
+            texts = value.items() if isinstance(value, dict) else [("", value)]
+            for language, text in texts:
+                if not isinstance(text, str) or not may_hold_personal_data(text):
+                    continue
+                found = personal_data(text.encode("utf-8", "surrogatepass"), contacts)
+                if found is None:
+                    continue
+                raw = sources.raw(record)
+                path = (name, language) if language and (name, language) in raw.lines \
+                    else (name,)
+                problems.append(Diagnostic(record.display, raw.line_of(path),
+                                           f"'{'.'.join(path)}' holds {found}, which would be "
+                                           f"published", PRIVACY_HINT))
+    return problems
+
+
 def _identifier_key(identifier: str) -> str:
     """A learner identifier as compared: trimmed and lowercased, as the model normalises an
     e-mail address before hashing it and as the output guard matches every identifier."""
@@ -944,8 +966,16 @@ def validate_content(loaded: LoadedContent, now: datetime, base_url: str | None 
     cleaned: list[CleanRecord] = []
     take = take_award or (lambda record, _default: cleaned.append(record))
     contacts = Contacts()  # issuers and learners are read before the records that cite them
+    # Texts of the site, issuers and endorsers may name any issuer's public address, not
+    # all known when they are read: they are checked for personal data once every record is
+    # (they are few, so kept until then).
+    deferred: list[CleanRecord] = [site] if site is not None else []
     for record in loaded.records:  # one by one: a record's raw values are dropped once cleaned
-        clean = _clean_record(record, languages, loaded.root, problems, now, contacts)
+        private = record.kind in _PRIVATE_TEXT_KINDS
+        clean = _clean_record(record, languages, loaded.root, problems, now,
+                              contacts if private else None)
+        if clean is not None and not private:
+            deferred.append(clean)
         if clean is not None and record.kind == "issuer":
             contacts.add_public(clean.values.get("email"), clean.values.get("telephone"))
         elif clean is not None and record.kind == "learner" and \
@@ -961,6 +991,7 @@ def validate_content(loaded: LoadedContent, now: datetime, base_url: str | None 
             cleaned.append(clean)
         sources.add(clean or record.slim())
     awards.finish()
+    problems += _personal_data_in_texts(deferred, sources, contacts)
     if site is not None:
         sources.add(site_raw)
         published = loaded.site.data.get("base_url")

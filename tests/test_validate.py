@@ -348,6 +348,17 @@ CASES = {
                                    "---\nJe last.\n\nVragen? piet@acme.example.org\n"},
         ["content/badges/lassen-basis.md:6: error: the criteria (below the front matter) hold "
          "the e-mail address 'piet@acme.example.org', which would be published"]),
+    "private e-mail address in an issuer's description": (  # its own public one is fine
+        {"issuers/acme.yaml": "name: Acme\nurl: https://acme.example.org/\n"
+                              "email: badges@acme.example.org\n"
+                              "description: Mail badges@acme.example.org of piet@gmail.com\n"},
+        ["content/issuers/acme.yaml:4: error: 'description' holds the e-mail address "
+         "'piet@gmail.com', which would be published"]),
+    "phone number in the site's description, per language": (
+        {"site.yaml": BASE_FILES["site.yaml"] + "description:\n  nl: Bel 06-12345678\n"
+                                                "  en: Call us\n"},
+        ["content/site.yaml:5: error: 'description.nl' holds the phone number '06-12345678', "
+         "which would be published"]),
     "escaped e-mail address in a narrative": (  # Markdown keeps the entity; a browser shows "@"
         {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
                                 "narrative: Mail jan&#64;example.org\n"},
@@ -563,3 +574,14 @@ def test_files_records_name_that_cannot_be_read(tmp_path: Path) -> None:
            "read: it is a symbolic link loop" in text
     assert "content/endorsements/kvk-lassen.yaml:5: error: 'signed' 'x.json' cannot be read: " \
            "it is a symbolic link loop" in text
+
+
+def test_site_and_issuer_texts_may_name_any_issuers_public_contacts(tmp_path: Path) -> None:
+    # site.yaml is read before any issuer, an issuer before the next: all are known by the end
+    files = {"site.yaml": BASE_FILES["site.yaml"].replace(
+                 "title:", "description: Vragen? badges@acme.example.org of 010 123 4567\ntitle:"),
+             "issuers/acme.yaml": BASE_FILES["issuers/acme.yaml"]
+             + "description: Samen met info@zuid.example.org\n",
+             "issuers/zuid.yaml": "name: Zuid\nurl: https://zuid.example.org/\n"
+                                  "email: info@zuid.example.org\ntelephone: '+31101234567'\n"}
+    assert problems_for(tmp_path, files) == ""
