@@ -7,6 +7,7 @@ Every content problem is collected as a `Diagnostic` and reported together, in t
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -41,10 +42,63 @@ class UsageError(Exception):
     """A problem with how the command was called (exit code 2)."""
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+def did_you_mean(word: str, candidates: Iterable[str] | Suggestions) -> str:
     """Suggest the closest candidate, as `did you mean 'x'?`, or '' when none is close."""
-    matches = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    if isinstance(candidates, Suggestions):
+        return candidates.hint(word)
+    return _closest(word, sorted(candidates))
+
+
+def _closest(word: str, candidates: list[str]) -> str:
+    matches = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
     return f"did you mean '{matches[0]}'?" if matches else ""
+
+
+class Suggestions:
+    """`did you mean` against one large set of names (learner slugs, award ids), asked many
+    times: a CSV import with a wrong column makes every award's learner unknown, and
+    comparing each of 10,000 words with 20,000 slugs would take half an hour.
+
+    The candidates are indexed by their three-letter pieces once; a word is compared with
+    the few dozen that share the most pieces with it, and each word only once. After
+    `limit` different words no more hints are given (nobody reads more)."""
+
+    SMALL = 200  # up to this many candidates, compare with all of them
+    SHORTLIST = 40
+
+    def __init__(self, candidates: Iterable[str], limit: int = 200):
+        self._names = sorted(candidates)
+        self._limit = limit
+        self._memo: dict[str, str] = {}
+        self._pieces: dict[str, list[int]] = {}
+        if len(self._names) > self.SMALL:
+            for number, name in enumerate(self._names):
+                for piece in _pieces(name):
+                    self._pieces.setdefault(piece, []).append(number)
+
+    def hint(self, word: str) -> str:
+        """`did you mean 'x'?` for the candidate closest to `word`, or ''."""
+        found = self._memo.get(word)
+        if found is not None:
+            return found
+        if len(self._memo) >= self._limit:
+            return ""
+        if not self._pieces:
+            found = _closest(word, self._names)
+        else:
+            shared: Counter[int] = Counter()
+            for piece in _pieces(word):
+                shared.update(self._pieces.get(piece, ()))
+            # most shared pieces first, ties by name (the numbers follow the sorted names)
+            best = sorted(shared.items(), key=lambda item: (-item[1], item[0]))
+            found = _closest(word, sorted(self._names[n] for n, _ in best[:self.SHORTLIST]))
+        self._memo[word] = found
+        return found
+
+
+def _pieces(text: str) -> set[str]:
+    padded = f" {text} "  # so that first and last letters count, and short names have pieces
+    return {padded[i:i + 3] for i in range(len(padded) - 2)}
 
 
 def display_path(path: Path, root: Path) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
-from generator.errors import Diagnostic, did_you_mean
+from generator.errors import Diagnostic, Suggestions, did_you_mean
 from generator.images import ImageProblem, inspect_image
 from generator.validate_extra import (StructuredFields, check_signed_endorsement,
                                       cross_check_paths, unreadable)
@@ -844,6 +844,7 @@ class _AwardChecks:
         self.failed: set[str] = set()  # ids of awards whose own fields did not pass
         self.unindexed: list[str] = []
         self._pools: dict[str, set[str]] | None = None
+        self._hints: dict[str, Suggestions] = {}  # made at the first unknown reference
 
     def _error(self, record: CleanRecord | RawRecord, field: str, message: str,
                hint: str = "") -> None:
@@ -874,9 +875,11 @@ class _AwardChecks:
         for field_name in ("learner", "badge"):
             value = record.values.get(field_name)
             if value is not None and value not in self._pools[field_name]:
+                hints = self._hints.get(field_name)
+                if hints is None:
+                    hints = self._hints[field_name] = Suggestions(self._pools[field_name])
                 self._error(record, field_name, f"unknown {field_name} '{value}'",
-                            did_you_mean(value, self._pools[field_name])
-                            or f"no {field_name} record has that id")
+                            hints.hint(value) or f"no {field_name} record has that id")
         issued, expires = record.values.get("issued"), record.values.get("expires")
         if issued and issued > self.now:
             self._error(record, "issued",
@@ -896,14 +899,16 @@ class _AwardChecks:
     def finish(self) -> None:
         """The checks that need every award: revocations of unknown awards, missing indices."""
         revocations = self.special.get("revocations")
+        known: Suggestions | None = None
         for award_id in self.revocations:
             if award_id not in self.places or award_id in self.failed:
                 assert revocations is not None
-                known = [i for i in self.places if i not in self.failed]
+                if known is None:
+                    known = Suggestions(i for i in self.places if i not in self.failed)
                 self.problems.append(Diagnostic(
                     revocations.display, revocations.line_of((award_id,)),
                     f"revocation of unknown award '{award_id}'",
-                    did_you_mean(str(award_id), known) or "no award file has that id"))
+                    known.hint(str(award_id)) or "no award file has that id"))
         if self.unindexed:
             missing = sorted(self.unindexed)
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
