@@ -47,6 +47,8 @@ class Resolver:
                 did = json.loads(candidate.read_text("utf-8")).get("id", "")
             except (OSError, ValueError, AttributeError, RecursionError):
                 continue
+            if not isinstance(did, str):
+                continue
             segments = did.split(":")[3:] if did.startswith("did:web:") else []
             return "/" + "".join(unquote(s) + "/" for s in segments)
         return "/"
@@ -176,6 +178,13 @@ def _controller_document(resolver: Resolver, method_id: str) -> dict[str, Any]:
                        "or http(s) URL)")
 
 
+def _listed(value: Any) -> list[Any]:
+    """A DID document property that may hold one value or a list of them (DID Core §5.1)."""
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
 def resolve_method(resolver: Resolver, method_id: str) -> VerificationKey:
     """Dereference a verification method to its key, requiring it be an assertion method.
 
@@ -191,13 +200,13 @@ def resolve_method(resolver: Resolver, method_id: str) -> VerificationKey:
     if document.get("id") == method_id and "verificationMethod" not in document:
         return VerificationKey(method_id, str(document.get("controller", "")),
                                key_from_method(document), f"key document {base}")
-    methods = [m for m in document.get("verificationMethod", []) if isinstance(m, dict)]
+    methods = [m for m in _listed(document.get("verificationMethod")) if isinstance(m, dict)]
     method = next((m for m in methods if m.get("id") == method_id), None)
     if method is None:
         raise ResolveError(f"{method_id} is not in the controller document {base} (an unknown "
                            "or withdrawn key)")
-    assertion = document.get("assertionMethod", [])
-    listed = {a if isinstance(a, str) else a.get("id") for a in assertion}
+    listed = {a if isinstance(a, str) else a.get("id") if isinstance(a, dict) else None
+              for a in _listed(document.get("assertionMethod"))}
     if method_id not in listed:
         raise ResolveError(f"{method_id} is not listed under assertionMethod in {base}")
     return VerificationKey(method_id, str(method.get("controller", "")),

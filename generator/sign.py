@@ -99,7 +99,7 @@ def _check_proof(unsecured: dict[str, Any], proof: Any,
     if proof.get("type") != PROOF_TYPE:
         return f"unsupported proof type {proof.get('type')!r} (expected {PROOF_TYPE})"
     suite = proof.get("cryptosuite")
-    if suite != CRYPTOSUITE and suite not in LEGACY_CRYPTOSUITES:
+    if not isinstance(suite, str) or (suite != CRYPTOSUITE and suite not in LEGACY_CRYPTOSUITES):
         return f"wrong cryptosuite {suite!r} (expected {CRYPTOSUITE})"
     if proof.get("proofPurpose") != PROOF_PURPOSE:
         return f"proofPurpose is {proof.get('proofPurpose')!r}, not {PROOF_PURPOSE!r}"

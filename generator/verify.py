@@ -146,7 +146,7 @@ def verify_credential_json(credential: Any, resolver: Resolver, now: datetime,
         report.add("format", False, "not a JSON object")
         return report
     types = credential.get("type", [])
-    types = types if isinstance(types, list) else [types]
+    types = [t for t in (types if isinstance(types, list) else [types]) if isinstance(t, str)]
     report.kind = "OB 3.0 credential, Data Integrity proof" if OB3_TYPES & set(types) \
         else "verifiable credential, Data Integrity proof"
     if "VerifiableCredential" not in types:
@@ -273,7 +273,8 @@ def verify_ob2_jws(token: str, payload: dict[str, Any], resolver: Resolver, now:
                    report: Report) -> Report:
     """Verify an OB 2.0 signed assertion (§A.10)."""
     report.kind = "OB 2.0 signed assertion (JWS)"
-    creator = (payload.get("verification") or {}).get("creator")
+    verification = payload.get("verification")
+    creator = verification.get("creator") if isinstance(verification, dict) else None
     if not creator:
         report.add("key", False, "verification.creator names no key")
         return report
@@ -431,6 +432,10 @@ def verify_input(item: str, resolver: Resolver, now: datetime) -> list[Report]:
         return verify_bytes(data, item, resolver, now)
     except RecursionError:  # JSON nested thousands deep: hostile, never a credential
         return [_failed(item, "unknown", "nested too deeply to be a credential")]
+    except (TypeError, AttributeError, KeyError) as exc:
+        # a value of a type no check expected (a list where a text belongs) in the document
+        # or in what it links to: a failed verification, not a crash
+        return [_failed(item, "unknown", f"malformed document: {_short(exc)}")]
 
 
 def now_utc() -> datetime:

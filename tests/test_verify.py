@@ -183,3 +183,48 @@ def test_cli_exit_codes(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
                  str(site / "a/wp-0002/credential.jwt")]) == 1
     assert main(["verify", "--now", "gisteren", str(site / "a/wp-0002/credential.jwt")]) == 2
     assert "VALID" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda c: c.update(type={"a": 1}), "type does not include VerifiableCredential"),
+    (lambda c: c.update(type=["VerifiableCredential", ["x"], {"y": 1}]), "INVALID"),
+    (lambda c: c["proof"][0].update(cryptosuite=["eddsa-rdfc-2022"]), "wrong cryptosuite"),
+    (lambda c: c["proof"][0].update(cryptosuite={"a": 1}), "wrong cryptosuite"),
+])
+def test_wrongly_typed_credential_fields_fail_verification(site: Path, tmp_path: Path,
+                                                           change, reason: str) -> None:
+    credential = json.loads((site / "a/wp-0001/credential.json").read_text())
+    if isinstance(credential["proof"], dict):
+        credential["proof"] = [credential["proof"]]
+    change(credential)
+    (tmp_path / "c.json").write_text(json.dumps(credential))
+    text = only(tmp_path / "c.json", site).format()
+    assert reason in text and "INVALID" in text
+
+
+@pytest.mark.parametrize("verification", [5, True, ["x"], "text"])
+def test_a_jws_with_a_wrongly_typed_verification_fails(site: Path, tmp_path: Path,
+                                                       verification) -> None:
+    token = (site / "a/wp-0001/assertion.jws").read_text()
+    (tmp_path / "t.jws").write_text(_swap_payload(token, lambda d: d.update(
+        verification=verification)))
+    text = only(tmp_path / "t.jws", site).format()
+    assert "verification.creator names no key" in text and "INVALID" in text
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d.update(verificationMethod=5), lambda d: d.update(assertionMethod=5),
+    lambda d: d.update(assertionMethod=[["x"], 5, None]), lambda d: d.update(id=["x"]),
+])
+def test_a_malformed_did_document_fails_verification(site: Path, tmp_path: Path,
+                                                     change) -> None:
+    import shutil
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    did_path = copy / ".well-known" / "did.json"
+    document = json.loads(did_path.read_text())
+    change(document)
+    did_path.write_text(json.dumps(document))
+    for name in ("a/wp-0001/credential.json", "a/wp-0001/credential.jwt"):
+        text = only(site / name, copy).format()
+        assert "INVALID" in text and "internal error" not in text
