@@ -7,6 +7,7 @@ Schema for editors (`# yaml-language-server: $schema=…`), and a test keeps the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,12 @@ TEXT_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
 LINE_CONTROLS = r"\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
 # Text fields (type "text") with these names are one line: names and the site title.
 ONE_LINE_FIELDS = ("name", "title")
+_SAFE_ID = re.compile(SLUG_PATTERN)
+
+
+def is_safe_id(text: str) -> bool:
+    """Whether `text` is a valid id or slug (safe as a URL and file name)."""
+    return len(text) <= MAX_SLUG_LENGTH and _SAFE_ID.match(text) is not None
 
 
 @dataclass(frozen=True)

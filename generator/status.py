@@ -57,12 +57,28 @@ def allocate(existing: dict[str, int], award_ids: Iterable[str],
 
 def write_indices(path: Path, indices: dict[str, int]) -> None:
     """Write the ledger atomically, sorted by award id (stable Git diffs)."""
-    body = "indices:\n" + "".join(f"  {award_id}: {index}\n"
+    body = "indices:\n" + "".join(f"  {_key(award_id)}: {index}\n"
                                   for award_id, index in sorted(indices.items()))
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".status-")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(_HEADER + body)
-    os.replace(temp, path)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(_HEADER + body)
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+_STRING_TAG = "tag:yaml.org,2002:str"
+
+
+def _key(award_id: str) -> str:
+    """An award id as a YAML key: quoted when YAML would read it as something else than text
+    (valid ids such as `yes`, `null`, `on`, `0123`, `1e5` are booleans, null and numbers)."""
+    if yaml.resolver.Resolver().resolve(yaml.ScalarNode, award_id, (True, False)) \
+            == _STRING_TAG:
+        return award_id
+    return f'"{award_id}"'
 
 
 def encode_bitstring(set_bits: Iterable[int], size: int = STATUS_LIST_BITS) -> str:

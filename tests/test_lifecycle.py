@@ -162,3 +162,13 @@ def test_linkedin_add_to_profile_link(tmp_path: Path, keyring) -> None:
         "certUrl": ["https://badges.example.org/a/wp-0001/"], "certId": ["wp-0001"]}
     assert "Link kopiëren" in page
     assert "linkedin.com" not in (out / "a/wp-0002/index.html").read_text()  # private + expired
+
+
+def test_the_ledger_keeps_ids_yaml_would_read_as_other_types(tmp_path: Path) -> None:
+    from generator.status import read_indices, write_indices
+    ids = {"yes": 1, "null": 2, "on": 3, "0x1f": 4, "0123": 5, "2025-01-01": 6, "wp-0001": 7}
+    path = tmp_path / "status.yaml"
+    write_indices(path, ids)
+    assert read_indices(path) == ids
+    assert "  wp-0001: 7\n" in path.read_text()  # plain ids stay unquoted (stable diffs)
+    assert [p.name for p in tmp_path.iterdir()] == ["status.yaml"]
