@@ -251,7 +251,8 @@ class _Planner:
                        else f"no learner has the identifier {email!r}",
                        "to add a new learner, fill in both naam/name and e-mail/email")
             return None
-        if problem := text_problem(name, "naam/name", single_line=True):
+        if problem := text_problem(name, "naam/name", single_line=True,
+                                   contacts=self.site.contacts):
             self.error(line, problem)
             return None
         visibility = _VISIBILITY.get(_normal(cells.get("visibility", "")))

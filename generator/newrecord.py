@@ -205,6 +205,8 @@ def schema_ref(content: Path, kind: str) -> str:
     """The `$schema` reference for a record: what its neighbours use, else the site layout's."""
     folder = content / RECORD_FOLDERS[kind][0]
     for sibling in sorted(folder.glob("*"))[:20] if folder.is_dir() else []:
+        if not sibling.is_file():  # a named pipe would block the read
+            continue
         try:
             with sibling.open(encoding="utf-8") as stream:
                 head = stream.read(400)
@@ -403,7 +405,7 @@ def new_learner(content: Path, *, name: str | None = None, identifier: str | Non
     """Write learners/<slug>.yaml; the slug comes from the name unless given."""
     site = read_site(content)
     name = _checked(require(name, "--name", "name as the learner wants it shown",
-                            "new learner", ask), "--name", True)
+                            "new learner", ask), "--name", True, site.contacts)
     identifier = require(identifier, "--identifier", "e-mail address (never published)",
                          "new learner", ask)
     if problem := identifier_problem(identifier):

@@ -537,6 +537,8 @@ def _clean_fields(record: RawRecord, check: _Checker) -> dict[str, Any] | None:
         else:
             cleaned = getattr(check, {"id": "slug"}.get(spec.type, spec.type))(path, raw, name)
         if cleaned is not None:
+            if spec.type == "string":  # published as written: a learner's name
+                check._private(path, cleaned, name)
             values[name] = cleaned
     return values
 

@@ -110,6 +110,9 @@ def test_learner_slugs_are_safe_and_unique(site_dir: Path) -> None:
     code, err = new(site_dir, "learner", "--name", "X", "--identifier", "x@example.org",
                     "--slug", "../../etc")
     assert code == 2 and "--slug '../../etc' is not a safe slug" in err
+    code, err = new(site_dir, "learner", "--name", "Piet piet.prive@example.com",
+                    "--identifier", "piet@example.org")
+    assert code == 2 and "--name holds the e-mail address 'piet.prive@example.com'" in err
 
 
 @pytest.mark.parametrize("options, message", [
@@ -165,3 +168,10 @@ def test_path_completions_awards_missing_completion_badges(tmp_path) -> None:
     after = subprocess.run(run + ["check", "--content", str(content)], capture_output=True,
                            text=True)
     assert after.returncode == 0 and "completed the path" not in after.stderr
+
+
+def test_a_named_pipe_among_the_records_does_not_block(site_dir: Path) -> None:
+    import os
+    os.mkfifo(site_dir / "awards" / "000.yaml")
+    code, err = new(site_dir, "award", "--learner", "fatima", "--badge", "lassen-basis")
+    assert code == 0, err

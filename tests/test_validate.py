@@ -359,6 +359,10 @@ CASES = {
                                                 "  en: Call us\n"},
         ["content/site.yaml:5: error: 'description.nl' holds the phone number '06-12345678', "
          "which would be published"]),
+    "e-mail address in a learner's name": (  # the name is published on the profile
+        {"learners/jan.yaml": "name: Jan jan.prive@example.com\nidentifier: jan@example.org\n"},
+        ["content/learners/jan.yaml:1: error: 'name' holds the e-mail address "
+         "'jan.prive@example.com', which would be published"]),
     "escaped e-mail address in a narrative": (  # Markdown keeps the entity; a browser shows "@"
         {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
                                 "narrative: Mail jan&#64;example.org\n"},
