@@ -186,10 +186,12 @@ def _cmd_status(args: argparse.Namespace, now: datetime) -> int:
     import yaml
 
     from generator.load import record_ids
+    from generator.schema import is_safe_id
     from generator.status import STATUS_FILE, allocate, read_indices, write_indices
     if not (args.content / "site.yaml").is_file():
         raise UsageError(f"{args.content} is not a content folder (no site.yaml)")
-    award_ids = record_ids(args.content, "award")
+    # ids that are no safe names get no index: `rugzak check` tells how to rename the file
+    award_ids = [i for i in record_ids(args.content, "award") if is_safe_id(i)]
     path = args.content / STATUS_FILE
     try:
         existing = read_indices(path)
@@ -232,7 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
-        print("rugzak: interrupted; the previous output is unchanged", file=sys.stderr)
+        print("rugzak: interrupted; nothing half-written was left in the output folder",
+              file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - last resort: a message, not a traceback
         if os.environ.get("RUGZAK_DEBUG"):

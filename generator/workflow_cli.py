@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import threading
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -117,15 +118,19 @@ def cmd_publish(args: argparse.Namespace, now: datetime) -> int:
     from generator.cache import cache_dir
     from generator.keys import keys_dir
     from generator.publish import publish_branch, publish_folder
+    from generator.write import held_output
     forbidden = [keys_dir(), cache_dir()]
-    if args.folder is not None:
-        result = publish_folder(args.output, args.folder, args.content, args.repo, os.environ,
-                                forbidden)
-        print(f"published {args.output} to {result.target}/: {result.change.subject()}")
-        return 0
-    branch = args.branch or "gh-pages"
-    result = publish_branch(args.output, args.repo, branch, args.content, args.message,
-                            os.environ, forbidden)
+    # held as a build holds it: a build running now would change it under us, and an update
+    # a killed build left half done is finished first — never published as a mix
+    with held_output(args.output) if args.output.absolute().parent.is_dir() else nullcontext():
+        if args.folder is not None:
+            result = publish_folder(args.output, args.folder, args.content, args.repo,
+                                    os.environ, forbidden)
+            print(f"published {args.output} to {result.target}/: {result.change.subject()}")
+            return 0
+        branch = args.branch or "gh-pages"
+        result = publish_branch(args.output, args.repo, branch, args.content, args.message,
+                                os.environ, forbidden)
     short = (result.commit or "")[:12]
     if result.unchanged:
         print(f"{branch} already holds this site (commit {short}); nothing to publish")

@@ -21,11 +21,14 @@ The commit takes one of two forms:
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
 import shutil
+import signal
 import stat
 import tempfile
+import threading
 from array import array
 from contextlib import contextmanager
 from bisect import bisect_left
@@ -252,6 +255,15 @@ def remove_stale(parent: Path, name: str) -> None:
     builds of `name` that were killed."""
     finish_interrupted(parent, name)
     (parent / f"{JOURNAL_PREFIX}{name}.tmp").unlink(missing_ok=True)
+    if not os.path.lexists(parent / name):
+        # killed between the two renames of a swap: the previous output waits under its
+        # temporary name and becomes the output again (a staging folder left beside it
+        # cannot be told from one a build was killed while filling)
+        previous = sorted((stale for stale in parent.glob(f"{OLD_PREFIX}{name}-*")
+                           if _ours(stale.name, OLD_PREFIX, name) and stale.is_dir()),
+                          key=lambda stale: stale.stat().st_mtime_ns)
+        if previous:
+            os.replace(previous[-1], parent / name)
     for prefix in (TEMP_PREFIX, OLD_PREFIX):
         for stale in parent.glob(f"{prefix}{name}-*"):
             if _ours(stale.name, prefix, name):
@@ -411,11 +423,12 @@ class Staging:
         in_place = staged_count <= IN_PLACE_SHARE * len(expected)
         if in_place and not _blocked(self.output, (path for path, _ in _files(self.root))):
             journal = self.output.parent / f"{JOURNAL_PREFIX}{self.output.name}"
-            _write_atomically(journal, json.dumps({"staging": self.root.name,
-                                                   "delete": strays}).encode())
-            self._journaled = True  # from here on, the next build finishes what this starts
-            _apply(self.output, self.root, strays)
-            journal.unlink(missing_ok=True)
+            with interrupts_held():
+                _write_atomically(journal, json.dumps({"staging": self.root.name,
+                                                       "delete": strays}).encode())
+                self._journaled = True  # from here on, the next build finishes what this starts
+                _apply(self.output, self.root, strays)
+                journal.unlink(missing_ok=True)
             return
         # A large change: link the kept files into the staging folder and swap it in whole.
         for path, regular in _files(self.output):
@@ -474,18 +487,21 @@ def _files(root: Path | str, start: str = "", folders: list[FolderStamp] | None 
     while stack:
         prefix = stack.pop()
         try:
-            entries = list(os.scandir(os.path.join(root, prefix) if prefix else root))
+            listing = os.scandir(os.path.join(root, prefix) if prefix else root)
         except FileNotFoundError:
             continue
-        for entry in entries:
-            relative = f"{prefix}{entry.name}"
-            if entry.is_dir(follow_symlinks=False):
-                stack.append(relative + "/")
-                if folders is not None:
-                    folders.append(_folder_stamp(relative + "/", entry.stat(
-                        follow_symlinks=False)))
-            else:
-                yield relative, entry.is_file(follow_symlinks=False)
+        # entry by entry, not listed first: the award folder of a large site has 100,000
+        # entries, ~20 MB as a list (no caller changes a folder while it is being read)
+        with listing:
+            for entry in listing:
+                relative = f"{prefix}{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(relative + "/")
+                    if folders is not None:
+                        folders.append(_folder_stamp(relative + "/", entry.stat(
+                            follow_symlinks=False)))
+                else:
+                    yield relative, entry.is_file(follow_symlinks=False)
 
 
 def _folder_stamp(relative: str, info: os.stat_result) -> FolderStamp:
@@ -529,21 +545,26 @@ def _split(root: str, prefix: str, expected: PathSet, strays: list[str], roots: 
     """Check the files of `prefix`; its sub-folders become walk roots, except in a small
     folder near the top (a language or section folder), which is split further."""
     try:
-        entries = list(os.scandir(os.path.join(root, prefix) if prefix else root))
+        listing = os.scandir(os.path.join(root, prefix) if prefix else root)
     except FileNotFoundError:
         return
-    small = len(entries) < _COLLECTION and depth < 3
-    for entry in entries:
-        relative = f"{prefix}{entry.name}"
-        if entry.is_dir(follow_symlinks=False):
-            if folders is not None:
-                folders.append(_folder_stamp(relative + "/", entry.stat(follow_symlinks=False)))
-            if small:
-                _split(root, relative + "/", expected, strays, roots, depth + 1, folders)
+    with listing:
+        # whether the folder is small is told by its first entries: a list of all of them
+        # would cost ~20 MB for the award folder of a large site, in the process that forks
+        head = list(itertools.islice(listing, _COLLECTION))
+        small = len(head) < _COLLECTION and depth < 3
+        for entry in itertools.chain(head, listing):
+            relative = f"{prefix}{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                if folders is not None:
+                    folders.append(_folder_stamp(relative + "/",
+                                                 entry.stat(follow_symlinks=False)))
+                if small:
+                    _split(root, relative + "/", expected, strays, roots, depth + 1, folders)
+                else:
+                    roots.append(relative + "/")
             else:
-                roots.append(relative + "/")
-        else:
-            _check(relative, entry.is_file(follow_symlinks=False), expected, strays)
+                _check(relative, entry.is_file(follow_symlinks=False), expected, strays)
 
 
 def _strays_under(context: tuple[str, PathSet, bool], prefixes: list[str]
@@ -641,6 +662,24 @@ def _swap(staging: Path, output: Path) -> None:
         return
     old = Path(tempfile.mkdtemp(prefix=f"{OLD_PREFIX}{output.name}-", dir=output.parent))
     os.rmdir(old)
-    os.replace(output, old)
-    os.replace(staging, output)
+    with interrupts_held():  # (a kill in between is undone by the next build: remove_stale)
+        os.replace(output, old)
+        os.replace(staging, output)
     shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP wait until the block is done: while the output is being
+    updated, an interrupt would leave it a mix of two builds until the next build. (Only the
+    main thread can hold them; a kill cannot be held, which is what the journal is for.)"""
+    if threading.current_thread() is not threading.main_thread() or \
+            not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK,
+                                      {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -139,3 +139,36 @@ def test_awards_in_sub_folders_get_indices_and_pages(tmp_path: Path) -> None:
                     env=env)
     assert result.returncode == 0, result.stderr
     assert (out / "a/wp-0003/credential.json").is_file()
+
+
+def test_status_allocate_skips_file_names_that_are_no_ids(tmp_path: Path) -> None:
+    award = "learner: jan\nbadge: lassen-basis\nissued: 2026-01-05\n"
+    content = make_site(tmp_path, {"awards/a: b #c.yaml": award, "awards/yes.yaml": award})
+    os.close(os.open(content / "awards" / os.fsdecode(b"x\xfey.yaml"), os.O_CREAT | os.O_WRONLY))
+    result = rugzak("status", "allocate", "--content", str(content))
+    assert result.returncode == 0, result.stderr
+    import yaml
+    ledger = yaml.safe_load((content / "status.yaml").read_text())["indices"]
+    assert sorted(ledger) == ["wp-0001", "wp-0002", "yes"]
+    assert sorted(p.name for p in content.iterdir() if p.name.startswith(".")) == []
+    check = rugzak("check", "--content", str(content))
+    assert "file name 'a: b #c.yaml' is not a safe id" in check.stderr
+    assert "Traceback" not in check.stderr + result.stderr
+
+
+def test_ctrl_c_while_loading_is_an_interrupt_without_traceback(
+        monkeypatch, capsys) -> None:
+    import importlib.abc
+
+    from generator import entry
+
+    class Interrupted(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "generator.cli":
+                raise KeyboardInterrupt  # as Ctrl-C during the imports would
+            return None
+
+    monkeypatch.delitem(sys.modules, "generator.cli", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Interrupted(), *sys.meta_path])
+    assert entry.main() == 130
+    assert capsys.readouterr().err == "rugzak: interrupted\n"

@@ -4,6 +4,7 @@ user's working tree — with a commit message that says what changed."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -212,3 +213,18 @@ def test_publish_to_a_folder(repo: Path, tmp_path: Path, builds: tuple[Path, Pat
     code, err = publish(repo, "--folder", str(other))
     assert code == 2 and "is not a published Rugzak site; refusing to replace it" in err
     assert (other / "letter.txt").read_text() == "mine"
+
+
+def test_an_update_a_killed_build_left_half_done_is_finished_before_publishing(
+        repo: Path, tmp_path: Path, builds: tuple[Path, Path]) -> None:
+    # the build was killed while it moved its new files into output/: the journal names them
+    staged = repo / ".rugzak-tmp-output-abcd1234"
+    new_assertion = (builds[1] / "assertions/wp-0001.json").read_bytes()
+    (staged / "assertions").mkdir(parents=True)
+    (staged / "assertions/wp-0001.json").write_bytes(new_assertion)
+    (repo / ".rugzak-journal-output").write_text(json.dumps({"staging": staged.name,
+                                                             "delete": []}))
+    target = tmp_path / "www"
+    assert publish(repo, "--folder", str(target)) == (0, "")
+    assert (target / "assertions/wp-0001.json").read_bytes() == new_assertion
+    assert sorted(p.name for p in repo.iterdir() if p.name.startswith(".rugzak")) == []

@@ -58,6 +58,20 @@ def test_leftovers_of_a_killed_build_are_cleaned(tmp_path: Path) -> None:
                                                          "output"]
 
 
+def test_a_build_killed_between_the_renames_of_a_swap_keeps_the_previous_output(
+        tmp_path: Path) -> None:
+    # the output was renamed aside, the staged site not yet into place: the next build — one
+    # that fails, too — must not delete the only copy of the site
+    old = tmp_path / ".rugzak-old-output-abc12_yz"
+    old.mkdir()
+    (old / "index.html").write_text("previous site")
+    (tmp_path / ".rugzak-tmp-output-def34_yz").mkdir()  # the staged site
+    with pytest.raises(UnsafeOutputPath):
+        write_site([OutputFile("x", b"1"), OutputFile("x", b"2")], tmp_path / "output")
+    assert (tmp_path / "output" / "index.html").read_text() == "previous site"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["output"]
+
+
 def test_duplicate_paths_are_refused(tmp_path: Path) -> None:
     with pytest.raises(UnsafeOutputPath, match="two files"):
         write_site([OutputFile("x", b"1"), OutputFile("x", b"2")], tmp_path / "out")
@@ -352,3 +366,17 @@ def test_an_empty_absent_or_earlier_rugzak_output_is_accepted(tmp_path: Path) ->
     (built / ".git").mkdir()  # `git init` in the output: the next build would delete it
     with pytest.raises(UsageError, match="Git repository"):
         write.check_output_folder(built, content)
+
+
+def test_ctrl_c_waits_until_the_output_is_whole_again() -> None:
+    import os
+    import signal
+
+    from generator.write import interrupts_held
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_held():
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while files are being moved
+            steps.append("the update went on")
+        steps.append("not reached: the interrupt comes here")
+    assert steps == ["the update went on"]
