@@ -7,6 +7,8 @@ Every content problem is collected as a `Diagnostic` and reported together, in t
 from __future__ import annotations
 
 import difflib
+import functools
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,12 +105,29 @@ def _pieces(text: str) -> set[str]:
 
 def display_path(path: Path, root: Path) -> str:
     """Path as shown to users: relative to the content root's parent when possible."""
+    prefix = _display_prefix(root)
+    if prefix is not None:  # (by text: this runs for every record of a large site)
+        text = str(path)
+        if text.startswith(prefix):
+            return text[len(prefix):]
     if root.parent == Path(root.anchor) and root.is_absolute():
         return path.as_posix()  # a content folder at the top (/site): "site/x" would mislead
     try:
         return path.relative_to(root.parent).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+@functools.lru_cache(maxsize=16)
+def _display_prefix(root: Path) -> str | None:
+    """What `display_path` cuts from the front of a path under `root` ("" for nothing);
+    None where paths are not written with "/" alone."""
+    if os.sep != "/" or os.altsep:
+        return None
+    if root.is_absolute() and root.parent == Path(root.anchor):
+        return ""
+    parent = str(root.parent)
+    return "" if parent == "." else parent.rstrip("/") + "/"
 
 
 def format_diagnostics(diagnostics: Iterable[Diagnostic]) -> str:

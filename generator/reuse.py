@@ -29,7 +29,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from generator.cache import code_digest
 from generator.keys import Keyring
@@ -67,6 +67,7 @@ class Fingerprinter:
     def __init__(self) -> None:
         self._memo: dict[int, tuple[Any, bytes]] = {}
         self._fields: dict[type, tuple[str, ...]] = {}
+        self._handlers: dict[type, Callable[[Any], Any]] = {}
 
     def of(self, value: Any) -> bytes:
         """A digest of `value` and everything reachable from it."""
@@ -78,29 +79,41 @@ class Fingerprinter:
         kind = type(value)
         if kind in _PLAIN:
             return value
-        if kind is tuple or kind is list:
-            return (kind.__name__, tuple([self._token(item) for item in value]))
-        if isinstance(value, (tuple, list)):  # a named tuple, a list subclass: look inside
-            return (kind.__qualname__, tuple([self._token(item) for item in value]))
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return ("obj", self._object(value)) if self._entity(kind) else self._fields_of(value)
-        if isinstance(value, bytes):
-            return ("bytes", hashlib.sha256(value).digest())
-        if isinstance(value, dict):
-            if all(type(key) is str for key in value):  # the usual case: no repr per key
-                return ("dict", tuple([(key, self._token(item))
-                                       for key, item in sorted(value.items())]))
-            # keys of other types by their repr, under their own tag (so {1: x} is not
-            # {"1": x}); sorted by the whole pair, as two keys may share a repr (nan)
-            return ("dict*", tuple(sorted(((repr(self._token(key)), self._token(item))
-                                          for key, item in value.items()), key=repr)))
-        if isinstance(value, (set, frozenset)):
-            return (kind.__name__, tuple(sorted(repr(self._token(item)) for item in value)))
-        if isinstance(value, Path):
+        handler = self._handlers.get(kind)
+        if handler is None:  # what a type is, asked once per type (the checks are slow)
+            handler = self._handlers[kind] = self._handler(kind)
+        return handler(value)
+
+    def _handler(self, kind: type) -> Callable[[Any], Any]:
+        if kind is tuple or kind is list or issubclass(kind, (tuple, list)):
+            # (a named tuple or a list subclass is looked inside, under its own name)
+            name = kind.__name__ if kind is tuple or kind is list else kind.__qualname__
+            return lambda value: (name, tuple([self._token(item) for item in value]))
+        if dataclasses.is_dataclass(kind):
+            if self._entity(kind):
+                return lambda value: ("obj", self._object(value))
+            return self._fields_of
+        if issubclass(kind, bytes):
+            return lambda value: ("bytes", hashlib.sha256(value).digest())
+        if issubclass(kind, dict):
+            return self._dict
+        if issubclass(kind, (set, frozenset)):
+            return lambda value: (kind.__name__, tuple(sorted(repr(self._token(item))
+                                                              for item in value)))
+        if issubclass(kind, Path):
             # what a path contributes to the output is the file's content
-            return ("path", hashlib.sha256(value.read_bytes()).digest() if value.is_file()
-                    else str(value))
-        return (kind.__qualname__, repr(value))
+            return lambda value: ("path", hashlib.sha256(value.read_bytes()).digest()
+                                  if value.is_file() else str(value))
+        return lambda value: (kind.__qualname__, repr(value))
+
+    def _dict(self, value: dict[Any, Any]) -> Any:
+        if all(type(key) is str for key in value):  # the usual case: no repr per key
+            return ("dict", tuple([(key, self._token(item))
+                                   for key, item in sorted(value.items())]))
+        # keys of other types by their repr, under their own tag (so {1: x} is not
+        # {"1": x}); sorted by the whole pair, as two keys may share a repr (nan)
+        return ("dict*", tuple(sorted(((repr(self._token(key)), self._token(item))
+                                      for key, item in value.items()), key=repr)))
 
     def _object(self, value: Any) -> bytes:
         found = self._memo.get(id(value))
