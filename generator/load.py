@@ -318,41 +318,69 @@ def _record_names(folder: Path, extensions: tuple[str, ...],
     sorted (names, not paths: a Path per file of a 100,000-file folder, all alive at once,
     would cost ~25 MB). Large programmes sort awards into sub-folders (by year, by centre):
     Git hosts list at most 1,000 entries of a folder. Hidden entries are skipped; a linked
-    or too deeply nested sub-folder is reported, not read."""
+    or too deeply nested sub-folder, and a record file with a mistaken extension, are
+    reported, not read."""
     if not folder.is_dir():
         return []
-    names: list[str] = []
-    stack = [("", 0)]
-    while stack:
-        prefix, depth = stack.pop()
+    walk = _RecordWalk(folder, extensions, problems, root)
+    while walk.stack:
+        prefix, depth = walk.stack.pop()
         try:
-            entries = list(os.scandir(os.path.join(folder, prefix) if prefix else folder))
+            listing = os.scandir(os.path.join(folder, prefix) if prefix else folder)
         except OSError as exc:
-            problems.append(Diagnostic(display_path(folder / prefix, root), 0,
-                                       f"cannot read folder: {exc.strerror or exc}"))
+            walk.problem(prefix, f"cannot read folder: {exc.strerror or exc}")
             continue
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            if os.path.splitext(name)[1] in extensions:
-                names.append(prefix + name)
-            elif entry.is_dir(follow_symlinks=False):
-                if depth >= MAX_FOLDER_DEPTH:
-                    problems.append(Diagnostic(
-                        display_path(folder / (prefix + name), root), 0,
-                        f"sub-folder nested more than {MAX_FOLDER_DEPTH} deep: not read",
-                        "move its records up; a level per year or centre is plenty"))
-                else:
-                    stack.append((prefix + name + "/", depth + 1))
-            elif entry.is_symlink() and os.path.isdir(entry.path):
-                problems.append(Diagnostic(
-                    display_path(folder / (prefix + name), root), 0,
-                    "linked sub-folder: its records are not read",
-                    "move or copy the folder into the content folder instead of linking"))
+        with listing:  # entry by entry: a list of a 100,000-file folder would cost ~20 MB
+            for entry in listing:
+                walk.sort(entry, prefix, depth)
     # sorted by name (the same order as sorting the paths, at a tenth the cost)
-    names.sort()
-    return names
+    walk.names.sort()
+    return walk.names
+
+
+# Extensions a record is easily given by mistake, per the extensions of the folder: a badge
+# class written as YAML, or an upper-case extension, would be left out without a word.
+_MISTAKEN = {(".md",): (".yaml", ".yml")}
+
+
+class _RecordWalk:
+    """What `_record_names` found so far: record names, folders still to read, problems."""
+
+    def __init__(self, folder: Path, extensions: tuple[str, ...], problems: list[Diagnostic],
+                 root: Path):
+        self.folder, self.extensions, self.problems, self.root = folder, extensions, problems, root
+        self.mistaken = extensions + _MISTAKEN.get(extensions, ())
+        self.names: list[str] = []
+        self.stack = [("", 0)]
+
+    def problem(self, relative: str, message: str, hint: str = "") -> None:
+        self.problems.append(Diagnostic(display_path(self.folder / relative, self.root), 0,
+                                        message, hint))
+
+    def sort(self, entry: os.DirEntry[str], prefix: str, depth: int) -> None:
+        """File one entry of the folder `prefix`: a record, a sub-folder to read, a problem."""
+        name = entry.name
+        if name.startswith("."):
+            return
+        stem, suffix = os.path.splitext(name)
+        if suffix in self.extensions:
+            self.names.append(prefix + name)
+        elif suffix.lower() in self.mistaken and entry.is_file(follow_symlinks=False):
+            self.problem(prefix + name, f"not read: records in {self.folder.name}/ are "
+                         f"{' or '.join(self.extensions)} files",
+                         f"rename it to '{stem}{self.extensions[0]}'" + (
+                             " (a badge class is Markdown, its fields YAML front matter "
+                             "between --- lines)" if self.extensions == (".md",) else ""))
+        elif entry.is_dir(follow_symlinks=False):
+            if depth < MAX_FOLDER_DEPTH:
+                self.stack.append((prefix + name + "/", depth + 1))
+            else:
+                self.problem(prefix + name, f"sub-folder nested more than {MAX_FOLDER_DEPTH} "
+                             "deep: not read",
+                             "move its records up; a level per year or centre is plenty")
+        elif entry.is_symlink() and os.path.isdir(entry.path):
+            self.problem(prefix + name, "linked sub-folder: its records are not read",
+                         "move or copy the folder into the content folder instead of linking")
 
 
 def record_ids(root: Path, kind: str) -> list[str]:

@@ -82,6 +82,20 @@ def test_linked_or_deep_sub_folders_are_reported(tmp_path: Path) -> None:
     assert not any(r.id == "x" for r in loaded.records)
 
 
+def test_record_files_with_a_mistaken_extension_are_reported(tmp_path: Path) -> None:
+    content = make_site(tmp_path, {"badges/solderen.yaml": "name: Solderen\n",
+                                   "awards/2025/wp-0009.YAML": "learner: jan\n",
+                                   "awards/README.md": "notes\n",  # not a record: left alone
+                                   "badges/solderen.png": b"\x89PNG"})
+    _, problems = load_content(content)
+    assert sorted(p.format() for p in problems) == [
+        "content/awards/2025/wp-0009.YAML: error: not read: records in awards/ are .yaml or "
+        ".yml files\n  hint: rename it to 'wp-0009.yaml'",
+        "content/badges/solderen.yaml: error: not read: records in badges/ are .md files\n"
+        "  hint: rename it to 'solderen.md' (a badge class is Markdown, its fields YAML "
+        "front matter between --- lines)"]
+
+
 def test_invalid_utf8_names_line(tmp_path: Path) -> None:
     content = make_site(tmp_path, {"learners/bad.yaml": b"name: ok\nidentifier: \xff@x.org\n"})
     _, problems = load_content(content)
