@@ -44,6 +44,13 @@ class UsageError(Exception):
     """A problem with how the command was called (exit code 2)."""
 
 
+def shown(text: str, limit: int = 80) -> str:
+    """A name from the user's records quoted for a message, as Python quotes it: control
+    characters escaped (a key holding terminal escapes or line breaks is shown, not obeyed)
+    and cut to `limit` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def did_you_mean(word: str, candidates: Iterable[str] | Suggestions) -> str:
     """Suggest the closest candidate, as `did you mean 'x'?`, or '' when none is close."""
     if isinstance(candidates, Suggestions):

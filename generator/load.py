@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from generator.errors import Diagnostic, display_path
+from generator.errors import Diagnostic, display_path, shown
 from generator.record_cache import RecordCache, stamp_of
 
 # Kinds of record and the folder/extensions they live in.
@@ -151,7 +151,7 @@ def _to_value(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int] | No
                                    "put the name in quotes")
             if key in result:
                 raise _LoadProblem(key_node.start_mark.line + 1 + offset,
-                                   f"field '{key}' appears twice")
+                                   f"field {shown(key)} appears twice")
             if lines is None:
                 result[key] = _to_value(value_node, path, None, seen, offset, depth + 1)
                 continue

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit
 
-from generator.errors import Diagnostic, Suggestions, did_you_mean
+from generator.errors import Diagnostic, Suggestions, did_you_mean, shown
 from generator.images import ImageProblem, inspect_image
 from generator.validate_extra import (StructuredFields, check_signed_endorsement,
                                       cross_check_paths, unreadable)
@@ -341,7 +341,7 @@ class _Checker(StructuredFields):
                 continue
             for key in item:
                 if key not in ("url", "name", "description"):
-                    self.error(where + (key,), f"unknown field '{key}' in '{name}[{i}]'",
+                    self.error(where + (key,), f"unknown field {shown(key)} in '{name}[{i}]'",
                                did_you_mean(str(key), ("url", "name", "description")))
             if "url" not in item:
                 self.error(where, f"'{name}[{i}]' needs a 'url'")
@@ -521,7 +521,7 @@ def _clean_fields(record: RawRecord, check: _Checker) -> dict[str, Any] | None:
     values: dict[str, Any] = {}
     for key in record.data:
         if key not in specs:
-            check.error((key,), f"unknown field '{key}' in {record.kind} record",
+            check.error((key,), f"unknown field {shown(key)} in {record.kind} record",
                         did_you_mean(key, specs) or f"known fields: {', '.join(specs)}")
     for name, spec in specs.items():
         if name not in record.data or record.data[name] is None:
@@ -761,7 +761,7 @@ def _clean_revocations(record: RawRecord | None, languages: tuple[str, ...], roo
         names = [spec.name for spec in REVOCATION_SPECS]
         for key in entry:
             if key not in names:
-                check.error(where + (key,), f"unknown field '{key}' in revocation of "
+                check.error(where + (key,), f"unknown field {shown(key)} in revocation of "
                             f"'{award_id}'", did_you_mean(str(key), names))
         cleaned: dict[str, Any] = {}
         for spec in REVOCATION_SPECS:
@@ -790,7 +790,7 @@ def _clean_status(record: RawRecord | None, root: Path, problems: list[Diagnosti
     check = _Checker(record, DEFAULT_LANGUAGES, root)
     for key in record.data:
         if key != "indices":
-            check.error((key,), f"unknown field '{key}' in status.yaml",
+            check.error((key,), f"unknown field {shown(key)} in status.yaml",
                         "status.yaml holds only 'indices'")
     raw = record.data.get("indices") or {}
     if not isinstance(raw, dict):

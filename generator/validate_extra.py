@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Any, Callable
 
-from generator.errors import Diagnostic, did_you_mean
+from generator.errors import Diagnostic, did_you_mean, shown
 from generator.load import MAX_RECORD_BYTES
 from generator.schema import ESCO_PATTERN, SLUG_PATTERN
 
@@ -59,7 +59,7 @@ class StructuredFields:
     def _keys(self, path: tuple, item: dict, allowed: tuple[str, ...], what: str) -> None:
         for key in item:
             if key not in allowed:
-                self.error(path + (key,), f"unknown field '{key}' in {what}",
+                self.error(path + (key,), f"unknown field {shown(key)} in {what}",
                            did_you_mean(str(key), allowed) or f"known: {', '.join(allowed)}")
 
     def idlist(self, path: tuple, value: Any, name: str) -> tuple[str, ...] | None:

@@ -363,6 +363,10 @@ CASES = {
         {"learners/jan.yaml": "name: Jan jan.prive@example.com\nidentifier: jan@example.org\n"},
         ["content/learners/jan.yaml:1: error: 'name' holds the e-mail address "
          "'jan.prive@example.com', which would be published"]),
+    "unknown field with terminal escapes in its name": (  # shown escaped, not obeyed
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
+                                '"x\\e[2J\\ny": 1\n'},
+        ["content/awards/wp-0001.yaml:4: error: unknown field 'x\\x1b[2J\\ny' in award record"]),
     "escaped e-mail address in a narrative": (  # Markdown keeps the entity; a browser shows "@"
         {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
                                 "narrative: Mail jan&#64;example.org\n"},
