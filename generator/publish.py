@@ -25,6 +25,7 @@ from generator.errors import ContentError, Diagnostic, UsageError
 from generator.keys import find_private_key_material
 from generator.scaffold import host_files
 from generator.status import decode_bitstring
+from generator.write import interrupts_held
 
 STATUS_LIST = "status/revocation-1.json"
 # Names that never belong in a published site: the key folder's files, caches, repositories.
@@ -362,6 +363,18 @@ def _replaceable(folder: Path) -> bool:
         (folder / ".well-known" / "did.json").is_file() or (folder / "did.json").is_file())
 
 
+def _finish_killed_publish(target: Path) -> None:
+    """Put back the site a publish killed between its two renames left aside, and remove
+    what killed publishes left beside the target folder."""
+    for stale in sorted(target.parent.glob(f"{_PUBLISH_PREFIX}{target.name}-*")):
+        if not os.path.lexists(target) and (stale / "old").is_dir():
+            os.replace(stale / "old", target)
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+_PUBLISH_PREFIX = ".rugzak-publish-"
+
+
 def publish_folder(output: Path, folder: Path, content: Path, repo: Path | None,
                    environ: Mapping[str, str], forbidden_dirs: Iterable[Path] = ()
                    ) -> PublishResult:
@@ -373,6 +386,7 @@ def publish_folder(output: Path, folder: Path, content: Path, repo: Path | None,
             pass  # not a Git repository: nothing to compare with
     paths = check_built_site(output, forbidden_dirs)
     target, source = folder.resolve(), output.resolve()
+    _finish_killed_publish(target)
     if target.is_relative_to(source) or source.is_relative_to(target) or \
             content.resolve().is_relative_to(target):
         raise UsageError(f"--folder {folder} overlaps the output or content folder")
@@ -384,15 +398,22 @@ def publish_folder(output: Path, folder: Path, content: Path, repo: Path | None,
     change = compare_sites(old, new, lambda side, ps: {
         p: ((target if side == "old" else source) / p).read_bytes() for p in ps})
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".rugzak-publish-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f"{_PUBLISH_PREFIX}{target.name}-",
+                                    dir=target.parent))
     try:
         shutil.copytree(source, staging / "site", symlinks=False)
         for name, data in host_files(paths):
             if name not in paths:
                 (staging / "site" / name).write_bytes(data)
-        if target.exists():
-            os.replace(target, staging / "old")
-        os.replace(staging / "site", target)
+        with interrupts_held():  # never a moment without the site, but for a kill
+            if target.exists():
+                os.replace(target, staging / "old")
+            try:
+                os.replace(staging / "site", target)
+            except OSError:
+                if (staging / "old").exists():  # the published site stays as it was
+                    os.replace(staging / "old", target)
+                raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return PublishResult(folder.as_posix(), change)

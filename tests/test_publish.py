@@ -228,3 +228,14 @@ def test_an_update_a_killed_build_left_half_done_is_finished_before_publishing(
     assert publish(repo, "--folder", str(target)) == (0, "")
     assert (target / "assertions/wp-0001.json").read_bytes() == new_assertion
     assert sorted(p.name for p in repo.iterdir() if p.name.startswith(".rugzak")) == []
+
+
+def test_a_publish_killed_between_its_renames_is_cleaned_up(repo: Path, tmp_path: Path) -> None:
+    target = tmp_path / "www"
+    assert publish(repo, "--folder", str(target)) == (0, "")
+    left = tmp_path / ".rugzak-publish-www-abcd1234"  # killed: the site set aside, no target
+    left.mkdir()
+    target.rename(left / "old")
+    assert publish(repo, "--folder", str(target)) == (0, "")
+    assert (target / "index.html").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".rugzak")) == []
