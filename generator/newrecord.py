@@ -148,13 +148,13 @@ def text_problem(text: str, what: str, single_line: bool = False,
 
 def identifier_problem(text: str) -> str:
     """Why `text` cannot be a learner identifier (e-mail, URL or DID), or ''."""
-    return "" if _RECIPIENT.match(text.strip()) else (
+    return "" if _RECIPIENT.fullmatch(text.strip()) else (
         f"identifier {text.strip()!r} is not an e-mail address, http(s) URL or DID")
 
 
 def is_slug(text: str) -> bool:
     """Whether `text` is a safe id (lowercase letters, digits, single hyphens, ≤ 64)."""
-    return len(text) <= MAX_SLUG_LENGTH and bool(_SLUG.match(text))
+    return len(text) <= MAX_SLUG_LENGTH and bool(_SLUG.fullmatch(text))
 
 
 def unique_slug(name: str, taken: set[str]) -> str:
@@ -328,7 +328,7 @@ def colour_value(text: str | None) -> str | None:
     """'#rrggbb' (lowercase) from '#1F6F8B' or '1f6f8b'; None when not given."""
     if text is None:
         return None
-    match = _COLOUR.match(text.strip())
+    match = _COLOUR.fullmatch(text.strip())
     if not match:
         raise UsageError(f"--colour must be like '#1f6f8b', not {text!r}")
     return f"#{match[1].lower()}"

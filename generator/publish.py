@@ -188,7 +188,7 @@ def check_built_site(output: Path, forbidden_dirs: Iterable[Path] = ()) -> list[
             problems.append(fail("symbolic link in the output", "a built site has no links; "
                                  "rebuild it", path))
         elif set(relative.split("/")) & FORBIDDEN_NAMES or name.endswith(FORBIDDEN_SUFFIXES) \
-                or name.startswith((".rugzak-tmp-", ".rugzak-old-")):
+                or name.startswith((".rugzak-tmp-", ".rugzak-old-", ".rugzak-trash-")):
             problems.append(fail("this file must never be published (keys, cache or "
                                  "repository data)", "rebuild into a fresh output folder", path))
         elif b"PRIVATE KEY" in (data := path.read_bytes()) or find_private_key_material(data):

@@ -39,7 +39,7 @@ _SAFE_ID = re.compile(SLUG_PATTERN)
 
 def is_safe_id(text: str) -> bool:
     """Whether `text` is a valid id or slug (safe as a URL and file name)."""
-    return len(text) <= MAX_SLUG_LENGTH and _SAFE_ID.match(text) is not None
+    return len(text) <= MAX_SLUG_LENGTH and _SAFE_ID.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)

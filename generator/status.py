@@ -36,7 +36,11 @@ def read_indices(path: Path) -> dict[str, int]:
         return {}
     data = yaml.safe_load(path.read_text("utf-8")) or {}
     indices = data.get("indices") or {} if isinstance(data, dict) else {}
-    return {str(k): int(v) for k, v in indices.items()}
+    for key in indices:
+        if not isinstance(key, str):  # `0123:` is read as 83, `yes:` as true
+            raise ValueError(f"the award id written as {key!r} is read as "
+                             f"{type(key).__name__}, not text: put it in quotes")
+    return {k: int(v) for k, v in indices.items()}
 
 
 def allocate(existing: dict[str, int], award_ids: Iterable[str],

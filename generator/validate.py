@@ -126,7 +126,7 @@ class _Checker(StructuredFields):
             result: dict[str, str] = {}
             for lang, text in value.items():
                 if lang not in self.langs:
-                    self.error(path + (lang,), f"'{name}' has text in language '{lang}', "
+                    self.error(path + (lang,), f"'{name}' has text in language {shown(str(lang))}, "
                                f"which the site does not use",
                                f"site languages: {', '.join(self.langs)}; "
                                + did_you_mean(str(lang), self.langs))
@@ -176,7 +176,7 @@ class _Checker(StructuredFields):
 
     def email(self, path: FieldPath, value: Any, name: str) -> str | None:
         text = self.string(path, value, name)
-        if text is not None and not _EMAIL.match(text.strip()):
+        if text is not None and not _EMAIL.fullmatch(text.strip()):
             self.error(path, f"'{name}' is not an e-mail address: {text!r}")
             return None
         return text.strip() if text else None
@@ -186,7 +186,7 @@ class _Checker(StructuredFields):
         if text is None:
             return None
         text = text.strip()
-        if _EMAIL.match(text) or _DID.match(text) or (text.startswith(("http://", "https://"))
+        if _EMAIL.fullmatch(text) or _DID.fullmatch(text) or (text.startswith(("http://", "https://"))
                                                       and not url_problem(text)):
             return text
         self.error(path, f"'{name}' must be an e-mail address, a URL or a DID, not {text!r}",
@@ -195,14 +195,14 @@ class _Checker(StructuredFields):
 
     def did(self, path: FieldPath, value: Any, name: str) -> str | None:
         text = self.string(path, value, name)
-        if text is not None and not _DID.match(text):
+        if text is not None and not _DID.fullmatch(text):
             self.error(path, f"'{name}' is not a DID (did:method:identifier): {text!r}")
             return None
         return text
 
     def duration(self, path: FieldPath, value: Any, name: str) -> tuple[int, int] | None:
         text = self.string(path, value, name)
-        match = _DURATION.match(text or "")
+        match = _DURATION.fullmatch(text or "")
         if text is None or not match or not any(match.groups()):
             if text is not None:
                 self.error(path, f"'{name}' must be an ISO 8601 period such as P2Y, P18M or "
@@ -245,7 +245,7 @@ class _Checker(StructuredFields):
 
     def telephone(self, path: FieldPath, value: Any, name: str) -> str | None:
         text = self.string(path, value, name)
-        if text is not None and not _TELEPHONE.match(text):
+        if text is not None and not _TELEPHONE.fullmatch(text):
             self.error(path, f"'{name}' must be an international number such as "
                        f"+31101234567 (E.164), not {text!r}")
             return None
@@ -255,7 +255,7 @@ class _Checker(StructuredFields):
         text = self.string(path, value, name)
         if text is None:
             return None
-        if len(text) > MAX_SLUG_LENGTH or not _SLUG.match(text):
+        if len(text) > MAX_SLUG_LENGTH or not _SLUG.fullmatch(text):
             self.error(path, f"'{name}' must be lowercase letters, digits and single hyphens "
                        f"(at most {MAX_SLUG_LENGTH}), not {text!r}",
                        f"for example '{suggest_slug(text)}'")
@@ -318,7 +318,7 @@ class _Checker(StructuredFields):
         if not isinstance(value, list) or not value:
             self.error(path, f"'{name}' must be a non-empty list such as [nl, en]")
             return None
-        ok = all(isinstance(v, str) and _LANGUAGE.match(v) for v in value)
+        ok = all(isinstance(v, str) and _LANGUAGE.fullmatch(v) for v in value)
         if not ok or len(set(value)) != len(value):
             self.error(path, f"'{name}' must list distinct two- or three-letter language "
                        f"codes such as [nl, en], not {value!r}")
@@ -548,7 +548,7 @@ def _clean_record(record: RawRecord, languages: tuple[str, ...], root: Path,
                   contacts: Contacts | None = None) -> CleanRecord | None:
     check = _Checker(record, languages, root, now, contacts)
     if record.kind != "site" and (len(record.id) > MAX_SLUG_LENGTH or
-                                  not _SLUG.match(record.id)):
+                                  not _SLUG.fullmatch(record.id)):
         check.error((), f"file name '{record.path.name}' is not a safe id: use lowercase "
                     f"letters, digits and hyphens", f"rename it to '{suggest_slug(record.id)}"
                     f"{record.path.suffix}'")
@@ -756,17 +756,17 @@ def _clean_revocations(record: RawRecord | None, languages: tuple[str, ...], roo
     for award_id, entry in record.data.items():
         where = (award_id,)
         if not isinstance(entry, dict):
-            check.error(where, f"revocation of '{award_id}' needs 'date' and 'reason'")
+            check.error(where, f"revocation of {shown(award_id)} needs 'date' and 'reason'")
             continue
         names = [spec.name for spec in REVOCATION_SPECS]
         for key in entry:
             if key not in names:
                 check.error(where + (key,), f"unknown field {shown(key)} in revocation of "
-                            f"'{award_id}'", did_you_mean(str(key), names))
+                            f"{shown(award_id)}", did_you_mean(str(key), names))
         cleaned: dict[str, Any] = {}
         for spec in REVOCATION_SPECS:
             if entry.get(spec.name) is None:
-                check.error(where, f"revocation of '{award_id}' needs '{spec.name}'", spec.doc)
+                check.error(where, f"revocation of {shown(award_id)} needs '{spec.name}'", spec.doc)
                 continue
             method = check.date if spec.type == "date" else check.text
             value = method(where + (spec.name,), entry[spec.name], spec.name)
@@ -802,13 +802,13 @@ def _clean_status(record: RawRecord | None, root: Path, problems: list[Diagnosti
         where = ("indices", award_id)
         if isinstance(index, bool) or not isinstance(index, int) or not (
                 0 <= index < STATUS_LIST_BITS):
-            check.error(where, f"status index of '{award_id}' must be a whole number from "
+            check.error(where, f"status index of {shown(str(award_id))} must be a whole number from "
                         f"0 to {STATUS_LIST_BITS - 1}, not {index!r}")
             rejected.add(str(award_id))
             continue
         if index in owners:
             check.error(where, f"status index collision: {index} is used by both "
-                        f"'{owners[index]}' and '{award_id}'",
+                        f"{shown(owners[index])} and {shown(str(award_id))}",
                         "indices are allocated once and never shared; give one of them a "
                         "new index with `rugzak status allocate` after removing its line")
             rejected.add(str(award_id))
@@ -909,16 +909,16 @@ class _AwardChecks:
                     known = Suggestions(i for i in self.places if i not in self.failed)
                 self.problems.append(Diagnostic(
                     revocations.display, revocations.line_of((award_id,)),
-                    f"revocation of unknown award '{award_id}'",
+                    f"revocation of unknown award {shown(award_id)}",
                     known.hint(str(award_id)) or "no award file has that id"))
         if self.unindexed:
             missing = sorted(self.unindexed)
-            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
-                                              if len(missing) > 5 else "")
+            listed = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
+                                               if len(missing) > 5 else "")
             status = self.special.get("status")
             self.problems.append(Diagnostic(
                 status.display if status else "status.yaml", 0,
-                f"{len(missing)} award(s) have no status list index: {shown}",
+                f"{len(missing)} award(s) have no status list index: {listed}",
                 "run `rugzak status allocate` (it adds indices to status.yaml; commit that "
                 "file)"))
 
@@ -964,7 +964,7 @@ def validate_content(loaded: LoadedContent, now: datetime, base_url: str | None 
         if entry.get("date") and entry["date"] > now:
             problems.append(Diagnostic(loaded.special["revocations"].display,
                                        loaded.special["revocations"].line_of((award_id, "date")),
-                                       f"revocation date of '{award_id}' is in the future"))
+                                       f"revocation date of {shown(award_id)} is in the future"))
     status_indices, rejected = _clean_status(loaded.special.get("status"), loaded.root,
                                              problems)
     sources = _Sources(loaded.root)

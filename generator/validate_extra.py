@@ -63,14 +63,14 @@ class StructuredFields:
                            did_you_mean(str(key), allowed) or f"known: {', '.join(allowed)}")
 
     def idlist(self, path: tuple, value: Any, name: str) -> tuple[str, ...] | None:
-        if not isinstance(value, list) or not all(isinstance(v, str) and _SLUG.match(v)
+        if not isinstance(value, list) or not all(isinstance(v, str) and _SLUG.fullmatch(v)
                                                   for v in value):
             self.error(path, f"'{name}' must be a list of ids such as [veilig-werken]")
             return None
         return tuple(value)
 
     def esco(self, path: tuple, value: Any, name: str, kind: str | None = None) -> str | None:
-        if not isinstance(value, str) or not _ESCO.match(value):
+        if not isinstance(value, str) or not _ESCO.fullmatch(value):
             self.error(path, f"'{name}' is not an ESCO concept URI: {value!r}",
                        "write http://data.europa.eu/esco/skill/<uuid> or "
                        ".../occupation/<uuid> (http, lowercase uuid)")
@@ -149,7 +149,7 @@ class StructuredFields:
             self._keys(where, item, ("badge", "any", "name"), f"step {i + 1}")
             badges = ((item["badge"],) if "badge" in item
                       else self.idlist(where + ("any",), item["any"], "any"))
-            if badges is None or not all(isinstance(b, str) and _SLUG.match(b) for b in badges):
+            if badges is None or not all(isinstance(b, str) and _SLUG.fullmatch(b) for b in badges):
                 self.error(where, f"step {i + 1} names an invalid badge id")
                 continue
             step = {"badges": tuple(badges), "line": self.record.line_of(where)}

@@ -9,13 +9,14 @@ UsageError (exit 2) for problems, which `cli.main` formats. The work is done in 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import threading
-from contextlib import nullcontext
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from generator.errors import ContentError, UsageError
 
@@ -113,16 +114,33 @@ def cmd_import(args: argparse.Namespace, now: datetime) -> int:
     return 0
 
 
+@contextmanager
+def _held_for_reading(output: Path) -> Iterator[None]:
+    """Hold the output as a build holds it: a build running now would change it under us,
+    and an update a killed build left half done is finished first — never published as a
+    mix. An output we may only read (a read-only mount, a CI artifact) is read as it is."""
+    from generator.write import held_output
+    try:
+        holder = held_output(output)
+        holder.__enter__()
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
+            raise  # (another build writing into it: OutputBusy)
+        yield
+        return
+    try:
+        yield
+    finally:
+        holder.__exit__(None, None, None)
+
+
 def cmd_publish(args: argparse.Namespace, now: datetime) -> int:
     """rugzak publish: commit the built site to a branch, or copy it to a folder."""
     from generator.cache import cache_dir
     from generator.keys import keys_dir
     from generator.publish import publish_branch, publish_folder
-    from generator.write import held_output
     forbidden = [keys_dir(), cache_dir()]
-    # held as a build holds it: a build running now would change it under us, and an update
-    # a killed build left half done is finished first — never published as a mix
-    with held_output(args.output) if args.output.absolute().parent.is_dir() else nullcontext():
+    with _held_for_reading(args.output):
         if args.folder is not None:
             result = publish_folder(args.output, args.folder, args.content, args.repo,
                                     os.environ, forbidden)

@@ -46,6 +46,7 @@ except ImportError:  # not on Windows: builds there are not guarded against each
 
 TEMP_PREFIX = ".rugzak-tmp-"
 OLD_PREFIX = ".rugzak-old-"
+TRASH_PREFIX = ".rugzak-trash-"
 JOURNAL_PREFIX = ".rugzak-journal-"
 LOCK_PREFIX = ".rugzak-lock-"
 # In place only when at most this share of the site changed: a large change is swapped in
@@ -264,7 +265,7 @@ def remove_stale(parent: Path, name: str) -> None:
                           key=lambda stale: stale.stat().st_mtime_ns)
         if previous:
             os.replace(previous[-1], parent / name)
-    for prefix in (TEMP_PREFIX, OLD_PREFIX):
+    for prefix in (TEMP_PREFIX, OLD_PREFIX, TRASH_PREFIX):
         for stale in parent.glob(f"{prefix}{name}-*"):
             if _ours(stale.name, prefix, name):
                 shutil.rmtree(stale, ignore_errors=True)
@@ -662,10 +663,14 @@ def _swap(staging: Path, output: Path) -> None:
         return
     old = Path(tempfile.mkdtemp(prefix=f"{OLD_PREFIX}{output.name}-", dir=output.parent))
     os.rmdir(old)
+    trash = old.with_name(TRASH_PREFIX + old.name[len(OLD_PREFIX):])
     with interrupts_held():  # (a kill in between is undone by the next build: remove_stale)
         os.replace(output, old)
         os.replace(staging, output)
-    shutil.rmtree(old, ignore_errors=True)
+        # renamed before it is deleted: a folder set aside and half deleted (an interrupt
+        # during the deletion) must never be taken for an output to restore
+        os.replace(old, trash)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 @contextmanager

@@ -172,3 +172,18 @@ def test_the_ledger_keeps_ids_yaml_would_read_as_other_types(tmp_path: Path) -> 
     assert read_indices(path) == ids
     assert "  wp-0001: 7\n" in path.read_text()  # plain ids stay unquoted (stable diffs)
     assert [p.name for p in tmp_path.iterdir()] == ["status.yaml"]
+
+
+def test_an_id_with_a_trailing_line_break_is_no_id() -> None:
+    from generator.schema import is_safe_id
+    assert is_safe_id("wp-0001") and not is_safe_id("wp-0001\n") and not is_safe_id("")
+
+
+def test_a_ledger_with_unquoted_ids_of_other_types_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from generator.status import read_indices
+    path = tmp_path / "status.yaml"
+    path.write_text("indices:\n  0123: 77\n")  # written before ids were quoted: read as 83
+    with pytest.raises(ValueError, match="the award id written as 83 is read as int"):
+        read_indices(path)

@@ -239,3 +239,16 @@ def test_a_publish_killed_between_its_renames_is_cleaned_up(repo: Path, tmp_path
     assert publish(repo, "--folder", str(target)) == (0, "")
     assert (target / "index.html").is_file()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".rugzak")) == []
+
+
+def test_an_output_that_cannot_be_held_is_published_as_it_is(
+        repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from generator import write
+
+    def read_only(output: Path):
+        raise PermissionError(errno.EROFS, "Read-only file system", str(output.parent))
+    monkeypatch.setattr(write, "held_output", read_only)  # a read-only mount, an artifact
+    assert publish(repo, "--folder", str(tmp_path / "www")) == (0, "")
+    assert (tmp_path / "www" / "index.html").is_file()

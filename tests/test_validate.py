@@ -367,6 +367,9 @@ CASES = {
         {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
                                 '"x\\e[2J\\ny": 1\n'},
         ["content/awards/wp-0001.yaml:4: error: unknown field 'x\\x1b[2J\\ny' in award record"]),
+    "trailing line break in a telephone number": (  # `$` alone would let it through
+        {"issuers/acme.yaml": BASE_FILES["issuers/acme.yaml"] + 'telephone: "+31101234567\\n"\n'},
+        ["content/issuers/acme.yaml:4: error: 'telephone' must be one line"]),
     "escaped e-mail address in a narrative": (  # Markdown keeps the entity; a browser shows "@"
         {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-01-01\n"
                                 "narrative: Mail jan&#64;example.org\n"},

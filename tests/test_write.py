@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shutil
 from array import array
 from pathlib import Path
 from typing import Iterator
@@ -374,9 +375,29 @@ def test_ctrl_c_waits_until_the_output_is_whole_again() -> None:
 
     from generator.write import interrupts_held
     steps = []
-    with pytest.raises(KeyboardInterrupt):
-        with interrupts_held():
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while files are being moved
-            steps.append("the update went on")
-        steps.append("not reached: the interrupt comes here")
+    # (Python's own Ctrl-C handler: a process started in the background ignores SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts_held():
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while files are being moved
+                steps.append("the update went on")
+            steps.append("not reached: the interrupt comes here")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert steps == ["the update went on"]
+
+
+def test_an_old_output_half_deleted_is_never_restored(tmp_path: Path) -> None:
+    # a swap's old output is renamed to the trash before it is deleted: interrupted there,
+    # it is only ever removed
+    write_site([OutputFile("index.html", b"one")], tmp_path / "output")
+    write_site([OutputFile("index.html", b"two")], tmp_path / "output")
+    trash = tmp_path / ".rugzak-trash-output-abc12_yz"
+    (trash / "a").mkdir(parents=True)
+    (trash / "a" / "2.html").write_text("what was left of the old output")
+    shutil.rmtree(tmp_path / "output")  # and the user removed the output
+    write_site([OutputFile("index.html", b"three")], tmp_path / "new")
+    with pytest.raises(UnsafeOutputPath):
+        write_site([OutputFile("x", b"1"), OutputFile("x", b"2")], tmp_path / "output")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new"]
