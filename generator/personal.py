@@ -194,7 +194,8 @@ def _run_start(data: bytes, at: int, lo: int) -> tuple[int, bool]:
             window = max(lo, start - 256)
             start = window + len(data[window:start].rstrip(_LOCAL_CHARS))
             continue
-        if data[start - 1] == 0x5C and data[start:start + 1] == b"u":  # "\" + "uXXXX" stripped
+        # "\" then "u" and four hex digits, stripped above as local-part characters:
+        if data[start - 1] == 0x5C and data[start:start + 1] == b"u":
             token_start, char = _token_before(data, min(start + 5, at), lo)
             if token_start < start:  # (a JSON escape indeed)
                 if _shape(char) not in _LOCAL_SHAPES:
