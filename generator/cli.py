@@ -135,9 +135,24 @@ def _cmd_check(args: argparse.Namespace, now: datetime) -> int:
     return EXIT_OK
 
 
+def _published_folders(folder: Path) -> list[Path]:
+    """The default content and output folders, and any content folder (it has a site.yaml)
+    or built site that holds `folder`: no place for private keys."""
+    from generator.write import is_rugzak_output
+    around = [Path("content"), Path("output")]
+    for parent in [folder.absolute(), *folder.absolute().parents]:
+        if (parent / "site.yaml").is_file() or is_rugzak_output(parent):
+            around.append(parent)
+    return around
+
+
 def _cmd_keys(args: argparse.Namespace, now: datetime) -> int:
     from generator import keys
     folder = keys_dir()
+    if args.action != "export":
+        # written to: keys in a published or committed folder would be deleted by the next
+        # build as strays, or published
+        assert_outside(folder, _published_folders(folder))
     if args.action == "export":
         print(keys.export_bundle(keys.load_keyring(folder)))
         return EXIT_OK

@@ -36,7 +36,8 @@ class ContentError(Exception):
     """Raised by a pipeline stage when the records cannot be built; carries every problem."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic]):
-        self.diagnostics = tuple(sorted(diagnostics))
+        # (the same problem found twice — a template checked once per language — is one)
+        self.diagnostics = tuple(sorted(set(diagnostics)))
         super().__init__("\n".join(d.format() for d in self.diagnostics))
 
 

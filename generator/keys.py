@@ -330,7 +330,8 @@ def _load_pem(data: bytes, where: str, private: bool) -> Any:  # checked by the 
                            "from anywhere else") from None
 
 
-def _parse_key(entry: dict, private_pem_bytes: bytes | None, where: str) -> SigningKey:
+def _parse_key(entry: dict, private_pem_bytes: bytes | None, where: str,
+               private_where: str | None = None) -> SigningKey:
     try:
         key_id, algorithm, status = entry["id"], entry["algorithm"], entry["status"]
         created = date.fromisoformat(entry["created"])
@@ -346,7 +347,8 @@ def _parse_key(entry: dict, private_pem_bytes: bytes | None, where: str) -> Sign
                            "restore keyring.json from your backup")
     private = None
     if private_pem_bytes is not None:
-        private = _load_pem(private_pem_bytes, f"{where} ({key_id})", private=True)
+        private = _load_pem(private_pem_bytes, private_where or f"{where} ({key_id})",
+                            private=True)
         if not isinstance(private, (ed25519.Ed25519PrivateKey, rsa.RSAPrivateKey)) \
                 or _spki_der(private.public_key()) != _spki_der(public):
             raise KeyringError(f"the private key of {key_id} does not match its public key",
@@ -382,6 +384,9 @@ def _parse_secret(text: str, where: str) -> bytes:
 
 def _read_folder(directory: Path, require_private: bool = True) -> Keyring:
     meta_path = directory / KEYRING_FILE
+    if directory.exists() and not directory.is_dir():
+        raise KeyringError(f"the key folder {_shown(directory)} is a file, not a folder",
+                           "point RUGZAK_KEYS_DIR at a folder (`rugzak keys new` creates it)")
     if not meta_path.is_file():
         raise KeyringError(f"no signing keys in {_shown(directory)}",
                            "create them with `rugzak keys new` (or set RUGZAK_KEYS_DIR / "
@@ -399,7 +404,8 @@ def _read_folder(directory: Path, require_private: bool = True) -> Keyring:
         pem = None
         if name and (require_private or (directory / name).exists()):
             pem = _read_private_file(directory / name)
-        keys.append(_parse_key(entry, pem, str(meta_path)))
+        keys.append(_parse_key(entry, pem, str(meta_path),
+                               str(directory / name) if name else None))
     secret_text = _read_private_file(directory / SECRET_FILE).decode("ascii", "replace")
     return Keyring(tuple(keys), _parse_secret(secret_text, str(directory / SECRET_FILE)),
                    _shown(directory))
@@ -433,6 +439,9 @@ def create_keyring(directory: str | os.PathLike[str], today: date, *,
     Refuses when the folder already holds keys, unless `force` (which discards them).
     """
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise KeyringError(f"the key folder {_shown(directory)} is a file, not a folder",
+                           "point RUGZAK_KEYS_DIR at a new folder")
     if not force and keyring_exists(directory):
         raise KeyringError(f"signing keys already exist in {_shown(directory)}",
                            "use `rugzak keys rotate` to replace them; existing keys are "

@@ -117,8 +117,10 @@ class PreviewServer:
                 continue
             self._stop.wait(0.2)  # let an editor finish saving (temp file, then rename)
             last = snapshot(self.watch)
+            if self._stop.is_set():
+                break
             print("change found; rebuilding…", file=self.log)
-            if self.rebuild():
+            if self.rebuild() and not self._stop.is_set():
                 print(f"rebuilt; serving {self.base_url}", file=self.log)
 
     def start(self) -> None:
@@ -143,7 +145,9 @@ class PreviewServer:
             self.server.shutdown()
         self.server.server_close()
         for thread in self._threads[1:]:
-            thread.join(timeout=5)
+            # a rebuild under way finishes first (a build cannot be stopped from outside its
+            # thread): deleting its folder under it would leave half a folder behind
+            thread.join()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

@@ -213,6 +213,15 @@ class PathSet:
 OUTPUT_SIGNATURE = b"# Written by Rugzak"
 
 
+def is_rugzak_output(folder: Path) -> bool:
+    """Whether `folder` holds a site Rugzak built (its `_headers` carries our signature)."""
+    try:
+        with open(folder / "_headers", "rb") as handle:
+            return OUTPUT_SIGNATURE in handle.read(4096)
+    except OSError:
+        return False
+
+
 def check_output_folder(output: Path, content: Path) -> None:
     """Refuse an output folder that a build would destroy something in: the content folder
     itself, a folder inside it or around it, a folder with a Git repository at its top, and
@@ -238,12 +247,7 @@ def check_output_folder(output: Path, content: Path) -> None:
         raise UsageError(f"the output folder {output} holds a Git repository (.git), which a "
                          "build would delete\n  hint: build into another folder; "
                          "`rugzak publish` commits the built site to a branch without one")
-    try:
-        with open(output / "_headers", "rb") as handle:
-            ours = OUTPUT_SIGNATURE in handle.read(4096)
-    except OSError:
-        ours = False
-    if not ours:
+    if not is_rugzak_output(output):
         shown = ", ".join(repr(name) for name in names[:3]) + (", ..." if len(names) > 3 else "")
         raise UsageError(f"the output folder {output} is not empty and was not built by "
                          f"Rugzak (it holds {shown}); a build would replace everything in it"

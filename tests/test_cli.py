@@ -172,3 +172,19 @@ def test_ctrl_c_while_loading_is_an_interrupt_without_traceback(
     monkeypatch.setattr(sys, "meta_path", [Interrupted(), *sys.meta_path])
     assert entry.main() == 130
     assert capsys.readouterr().err == "rugzak: interrupted\n"
+
+
+def test_keys_are_never_written_into_a_content_or_output_folder(tmp_path: Path) -> None:
+    content = make_site(tmp_path)
+    env = {"RUGZAK_KEYS_DIR": str(tmp_path / "keys"), "RUGZAK_CACHE_DIR": str(tmp_path / "c")}
+    assert rugzak("keys", "new", cwd=tmp_path, env=env).returncode == 0
+    out = tmp_path / "site"  # a built site under another name than output/
+    assert rugzak("build", "--content", str(content), "--output", str(out), cwd=tmp_path,
+                  env=env).returncode == 0
+    for inside in (content / "keys", out / "keys", tmp_path / "output" / "k"):
+        for action in ("new", "rotate"):
+            result = rugzak("keys", action, cwd=tmp_path,
+                            env={**env, "RUGZAK_KEYS_DIR": str(inside)})
+            assert result.returncode != 0 and "private keys could be published" in \
+                result.stderr, (inside, action, result.stderr)
+    assert not (content / "keys").exists() and not list((out / "keys").glob("*.pem"))

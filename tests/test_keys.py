@@ -336,3 +336,25 @@ def test_bundle_of_another_format_is_refused():
     other = base64.b64encode(json.dumps({"format": "something-else"}).encode()).decode()
     with pytest.raises(KeyringError, match="is not a Rugzak key bundle"):
         load_keyring(env={"RUGZAK_KEYS_BUNDLE": other})
+
+
+def test_a_key_folder_that_is_a_file_is_named_as_such(tmp_path: Path) -> None:
+    from datetime import date
+
+    from generator.keys import KeyringError, create_keyring, load_keyring
+    path = tmp_path / "kfile"
+    path.write_text("not a folder")
+    for attempt in (lambda: load_keyring(path), lambda: create_keyring(path, date(2026, 1, 1))):
+        with pytest.raises(KeyringError, match="is a file, not a folder"):
+            attempt()
+
+
+def test_a_damaged_key_file_is_named(tmp_path: Path) -> None:
+    from datetime import date
+
+    from generator.keys import KeyringError, create_keyring, load_keyring
+    create_keyring(tmp_path / "k", date(2026, 1, 1))
+    pem = sorted((tmp_path / "k").glob("ed25519-*.pem"))[0]
+    pem.write_bytes(b"\x8f garbage")
+    with pytest.raises(KeyringError, match=f"cannot read the private key in .*{pem.name}"):
+        load_keyring(tmp_path / "k")

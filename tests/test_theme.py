@@ -60,6 +60,7 @@ def test_template_syntax_error_names_file_and_line(tmp_path: Path, keyring) -> N
     with pytest.raises(ContentError) as caught:
         build(content, tmp_path / "out", None, keyring, NOW)
     assert f"{theme / 'home.html'}:2: error: template syntax error" in str(caught.value)
+    assert len(caught.value.diagnostics) == 1  # (checked per language, reported once)
 
 
 def test_third_language(tmp_path: Path, keyring, monkeypatch: pytest.MonkeyPatch) -> None:
