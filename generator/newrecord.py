@@ -23,12 +23,11 @@ import yaml
 from generator.errors import Diagnostic, UsageError, did_you_mean
 from generator.load import RECORD_FOLDERS, RawRecord, load_content
 from generator.personal import PRIVACY_HINT, Contacts, personal_data
-from generator.schema import MAX_SLUG_LENGTH, RECIPIENT_PATTERN, SLUG_PATTERN, VISIBILITIES
+from generator.schema import MAX_SLUG_LENGTH, RECIPIENT_PATTERN, VISIBILITIES, is_safe_id
 from generator.status import STATUS_FILE, allocate, read_indices, write_indices
 from generator.validate import DEFAULT_LANGUAGES, parse_date, suggest_slug, url_problem
 
 Ask = Callable[[str], str]
-_SLUG = re.compile(SLUG_PATTERN)
 _RECIPIENT = re.compile(RECIPIENT_PATTERN)
 _COLOUR = re.compile(r"^#?([0-9a-fA-F]{6})$")
 _SCHEMA_REF = re.compile(r"\$schema=([A-Za-z0-9._/:-]+\.schema\.json)")
@@ -154,7 +153,7 @@ def identifier_problem(text: str) -> str:
 
 def is_slug(text: str) -> bool:
     """Whether `text` is a safe id (lowercase letters, digits, single hyphens, ≤ 64)."""
-    return len(text) <= MAX_SLUG_LENGTH and bool(_SLUG.fullmatch(text))
+    return is_safe_id(text)
 
 
 def unique_slug(name: str, taken: set[str]) -> str:

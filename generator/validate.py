@@ -24,9 +24,8 @@ from generator.load import FieldPath, LoadedContent, RawRecord
 from generator.personal import PRIVACY_HINT, Contacts, may_hold_personal_data, personal_data
 from generator.schema import (DID_PATTERN, DURATION_PATTERN, LINE_CONTROLS, MAX_SLUG_LENGTH,
                               MAX_YEAR, MIN_YEAR, ONE_LINE_FIELDS, REVOCATION_SPECS,
-                              SLUG_PATTERN, SPECS, STATUS_LIST_BITS, TEXT_CONTROLS, FieldSpec)
+                              SPECS, STATUS_LIST_BITS, TEXT_CONTROLS, FieldSpec, is_safe_id)
 
-_SLUG = re.compile(SLUG_PATTERN)
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 # OB 2.0 validator: email "must match ^[^@\s]+@[^@\s]+$"; we also ask for a dot in the domain.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -106,8 +105,7 @@ class _Checker(StructuredFields):
             return  # the common case, without a call: this runs on every text
         found = personal_data(text.encode("utf-8", "surrogatepass"), self.contacts)
         if found is not None:
-            self.error(path, f"'{name}' holds {found}, which would be published",
-                       PRIVACY_HINT)
+            self.error(path, _published(name, found), PRIVACY_HINT)
 
     # -- field types ----------------------------------------------------------------------
     def text(self, path: FieldPath, value: Any, name: str, markdown: bool = False
@@ -255,7 +253,7 @@ class _Checker(StructuredFields):
         text = self.string(path, value, name)
         if text is None:
             return None
-        if len(text) > MAX_SLUG_LENGTH or not _SLUG.fullmatch(text):
+        if not is_safe_id(text):
             self.error(path, f"'{name}' must be lowercase letters, digits and single hyphens "
                        f"(at most {MAX_SLUG_LENGTH}), not {text!r}",
                        f"for example '{suggest_slug(text)}'")
@@ -547,8 +545,7 @@ def _clean_record(record: RawRecord, languages: tuple[str, ...], root: Path,
                   problems: list[Diagnostic], now: datetime | None = None,
                   contacts: Contacts | None = None) -> CleanRecord | None:
     check = _Checker(record, languages, root, now, contacts)
-    if record.kind != "site" and (len(record.id) > MAX_SLUG_LENGTH or
-                                  not _SLUG.fullmatch(record.id)):
+    if record.kind != "site" and not is_safe_id(record.id):
         check.error((), f"file name '{record.path.name}' is not a safe id: use lowercase "
                     f"letters, digits and hyphens", f"rename it to '{suggest_slug(record.id)}"
                     f"{record.path.suffix}'")
@@ -621,6 +618,10 @@ class _Sources:
 _PRIVATE_TEXT_KINDS = frozenset({"badge", "learner", "award", "path", "endorsement"})
 
 
+def _published(name: str, found: str) -> str:
+    return f"'{name}' holds {found}, which would be published"
+
+
 def _personal_data_in_texts(records: list[CleanRecord], sources: _Sources, contacts: Contacts
                             ) -> list[Diagnostic]:
     """Personal data in the texts (one-line or per language) of cleaned `records`, found as
@@ -639,8 +640,7 @@ def _personal_data_in_texts(records: list[CleanRecord], sources: _Sources, conta
                 path = (name, language) if language and (name, language) in raw.lines \
                     else (name,)
                 problems.append(Diagnostic(record.display, raw.line_of(path),
-                                           f"'{'.'.join(path)}' holds {found}, which would be "
-                                           f"published", PRIVACY_HINT))
+                                           _published(".".join(path), found), PRIVACY_HINT))
     return problems
 
 

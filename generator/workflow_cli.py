@@ -13,7 +13,7 @@ import errno
 import os
 import sys
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
@@ -120,18 +120,13 @@ def _held_for_reading(output: Path) -> Iterator[None]:
     and an update a killed build left half done is finished first — never published as a
     mix. An output we may only read (a read-only mount, a CI artifact) is read as it is."""
     from generator.write import held_output
-    try:
-        holder = held_output(output)
-        holder.__enter__()
-    except OSError as exc:
-        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
-            raise  # (another build writing into it: OutputBusy)
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(held_output(output))
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
+                raise  # (another build writing into it: OutputBusy)
         yield
-        return
-    try:
-        yield
-    finally:
-        holder.__exit__(None, None, None)
 
 
 def cmd_publish(args: argparse.Namespace, now: datetime) -> int:
