@@ -3,6 +3,7 @@ record (in worker processes, streaming into a staging folder), then swap; timing
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from generator import media, previews
 from generator.credentials import issuer_extra, site_documents
 from generator.did import site_did
 from generator.errors import ContentError, Diagnostic
+from generator.folder_times import FolderWatch
 from generator.guard import OutputGuard
 from generator.keys import Keyring, find_private_key_material
 from generator.load import stream_content
@@ -294,8 +296,11 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
     for path, _, _ in total.written:  # the site-wide files
         expected.add(path)
     timer.run("write", lambda: staging.commit(
-        expected if index is not None else None, workers))
+        expected if index is not None else None, workers,
+        FolderWatch(index) if index is not None else None))
     if index is not None:
+        # what the next build may no longer make (see generator/folder_times.py)
+        index.note("site_files", json.dumps([path for path, _, _ in total.written]))
         if inputs is not None and not inputs.racy:  # lets an identical next build skip
             index.note("stamp", BuildStamp(
                 inputs.hexdigest(), time_window(site), tuple(total.written), report.counts,

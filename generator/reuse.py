@@ -302,27 +302,90 @@ class UnitIndex:
         except (OSError, sqlite3.Error):
             pass  # only costs time next build
 
-    def remember_folders(self, inputs: str, lines: Iterable[str]) -> None:
-        """Keep the output's folder times (see generator/uptodate.py) with the previous
-        build's index, one row a folder (as one text, a large site's are tens of MB), for
-        the build with the input digest `inputs`."""
+    # --- folder times (generator/folder_times.py) -------------------------------------------
+
+    def folder_rows(self) -> Iterator[FolderRow]:
+        """The previous build's folder rows, one at a time; raises sqlite3.Error when it
+        kept none."""
+        reader = self._read()
+        if reader is None or not reader.execute(
+                "SELECT 1 FROM meta WHERE name = 'folder_times'").fetchone():
+            raise sqlite3.OperationalError("no folder times")
+        yield from reader.execute("SELECT path, mtime, ctime FROM folder_times")
+
+    def knows_folder(self, path: str) -> bool:
+        """Whether the previous build's folder rows have one for `path`."""
+        reader = self._read()
+        return reader is not None and reader.execute(
+            "SELECT 1 FROM folder_times WHERE path = ?", (path,)).fetchone() is not None
+
+    def replaced_files(self) -> Iterator[str]:
+        """Files of the previous build that this build's index (recorded so far) does not
+        list for the same unit — of units made again, or gone — and the previous build's
+        site-wide files; raises sqlite3.Error or ValueError when they cannot be told."""
+        writer = self._writer
+        if writer is None or not self.path.is_file():
+            raise sqlite3.OperationalError("no index")
+        site_files = self.meta("site_files")
+        if site_files is None:
+            raise sqlite3.OperationalError("the previous build noted no site-wide files")
+        yield from (str(path) for path in json.loads(site_files))
+        self._attach_previous()
+        for old, new in writer.execute(
+                "SELECT o.entry, n.entry FROM previous.units AS o LEFT JOIN main.units AS n "
+                "ON n.key = o.key WHERE n.entry IS NULL OR n.entry <> o.entry"):
+            kept = {path for path, _, _ in UnitEntry.from_json(new).files} if new else set()
+            yield from (path for path, _, _ in UnitEntry.from_json(old).files
+                        if path not in kept)
+
+    def _attach_previous(self) -> None:
+        """Open the previous build's index beside this build's, as `previous`."""
+        assert self._writer is not None
+        if not self._writer.execute("SELECT 1 FROM pragma_database_list "
+                                    "WHERE name = 'previous'").fetchone():
+            if not self.path.is_file():  # (ATTACH would make an empty one)
+                raise sqlite3.OperationalError("no previous index")
+            self._writer.commit()  # (no ATTACH within a transaction)
+            self._writer.execute("ATTACH DATABASE ? AS previous", (str(self.path),))
+
+    def keep_folder_rows(self, rows: Iterable[FolderRow], gone: set[str], carry: bool
+                         ) -> None:
+        """Add to this build's folder rows: the previous build's (when `carry`), then
+        `rows` in place of theirs, without `gone`."""
+        if self._writer is None:
+            return
+        try:
+            if carry:
+                self._attach_previous()
+                self._writer.execute("INSERT OR REPLACE INTO folder_times "
+                                     "SELECT path, mtime, ctime FROM previous.folder_times")
+            _change_rows(self._writer, rows, gone)
+            self._writer.execute("INSERT OR REPLACE INTO meta VALUES ('folder_times', '1')")
+        except sqlite3.Error:
+            self._writer = None  # no index: the next build is cold, nothing worse
+
+    def drop_folder_rows(self) -> None:
+        """Forget this build's folder rows (its output was swapped in whole)."""
+        if self._writer is not None:
+            try:
+                self._writer.execute("DELETE FROM folder_times")
+                self._writer.execute("DELETE FROM meta WHERE name = 'folder_times'")
+            except sqlite3.Error:
+                self._writer = None
+
+    def remember_folder_rows(self, rows: Iterable[FolderRow], gone: set[str], fresh: bool
+                             ) -> None:
+        """Change the previous build's folder rows after a check of its output found it
+        as that build left it (`fresh`: `rows` are all of them)."""
         try:
             with closing(sqlite3.connect(self.path, timeout=2.0)) as db, db:
-                db.execute("DROP TABLE IF EXISTS folders")
-                db.execute("CREATE TABLE folders (line TEXT NOT NULL)")
-                db.executemany("INSERT INTO folders VALUES (?)", ((line,) for line in lines))
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('folders', ?)", (inputs,))
+                db.execute(_FOLDER_TABLE)
+                if fresh:
+                    db.execute("DELETE FROM folder_times")
+                _change_rows(db, rows, gone)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('folder_times', '1')")
         except (OSError, sqlite3.Error):
             pass  # only costs time next build
-
-    def folder_lines(self) -> Iterator[str]:
-        """The rows `remember_folders` kept, one at a time; raises sqlite3.Error when there
-        are none to read."""
-        reader = self._read()
-        if reader is None:
-            raise sqlite3.OperationalError("no index")
-        for line, in reader.execute("SELECT line FROM folders"):
-            yield line
 
     def start(self, guard: str) -> None:
         """Begin this build's index (beside the old one until `finish`)."""
@@ -333,7 +396,8 @@ class UnitIndex:
             self._writer = sqlite3.connect(temp)
             self._writer.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
                                        "CREATE TABLE units (key TEXT PRIMARY KEY, entry TEXT);"
-                                       "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT);")
+                                       "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT);"
+                                       + _FOLDER_TABLE + ";")
             self._writer.execute("INSERT INTO meta VALUES ('guard', ?)", (guard,))
         except (OSError, sqlite3.Error):
             self._writer = None  # no index: the next build is cold, nothing worse
@@ -372,6 +436,18 @@ class UnitIndex:
             self._writer.close()
             self._writer = None
         self.path.with_suffix(".new").unlink(missing_ok=True)
+
+
+# a folder of the output ("" for the output itself, else ending in "/") with its mtime and
+# ctime in ns when it held exactly one build's files; NULL times: not known
+_FOLDER_TABLE = ("CREATE TABLE IF NOT EXISTS folder_times "
+                 "(path TEXT PRIMARY KEY, mtime INTEGER, ctime INTEGER)")
+FolderRow = tuple[str, int | None, int | None]
+
+
+def _change_rows(db: sqlite3.Connection, rows: Iterable[FolderRow], gone: set[str]) -> None:
+    db.executemany("INSERT OR REPLACE INTO folder_times VALUES (?, ?, ?)", rows)
+    db.executemany("DELETE FROM folder_times WHERE path = ?", ((path,) for path in gone))
 
 
 def unchanged_files(entry: UnitEntry, output: Path) -> bool:

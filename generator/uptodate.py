@@ -10,11 +10,11 @@ an issue, expiry or revocation date, the start of an expiry warning — lies bet
 
 A build whose inputs match the stamp then only checks the output, as a warm rebuild would:
 every file the previous build left is still there with its size and mtime, and nothing else
-is (checked by `workers` processes). Listing every folder of a large output costs more than
-all the rest, so the first check that finds nothing else there notes every folder's times;
-the next only compares them (an entry added, removed or renamed changes its folder's). Anything else — a changed file, a file younger than two
-seconds (it could change again within its timestamp's tick), another day that crosses an
-expiry, a file edited or added in the output — means a normal build.
+is. Listing every folder of a large output costs more than all the rest, so that is told
+from the folder times the index keeps (generator/folder_times.py) where it can. Anything
+else — a changed file, a file younger than two seconds (it could change again within its
+timestamp's tick), another day that crosses an expiry, a file edited or added in the
+output — means a normal build.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 import stat
 import sys
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from generator.cache import code_digest
+from generator.folder_times import FolderNotes, stamp_rows, strays_by_times
 from generator.keys import Keyring
 from generator.model import EXPIRES_SOON_DAYS, Site
 from generator.parallel import imap_ordered
@@ -281,7 +281,6 @@ _CHUNK_UNITS = 500  # index rows per task: enough tasks for every worker
 def output_unchanged(index: UnitIndex, output: Path, stamp: BuildStamp, workers: int) -> bool:
     """Whether `output` holds exactly the files the stamped build left there: every unit's
     and site-wide file with its size and mtime, and nothing else."""
-    root = str(output) + "/"
     if not unchanged_files(UnitEntry("", stamp.site_files, ()), output):
         return False
     expected = PathSet()
@@ -302,48 +301,27 @@ def output_unchanged(index: UnitIndex, output: Path, stamp: BuildStamp, workers:
         expected.extend(keys)
     if units != stamp.units or len(expected) != stamp.files:
         return False
-    if _folders_unchanged(index, stamp, root):
-        return True
-    folders: list[FolderStamp] = []
+    return _nothing_else(index, output, expected, workers)
+
+
+def _nothing_else(index: UnitIndex, output: Path, expected: PathSet, workers: int) -> bool:
+    """Whether `output` holds no entry beyond `expected`: told from the folder rows the
+    index keeps where it can, else by listing everything; the rows are kept up to date."""
+    notes = FolderNotes()
     try:
-        if find_strays(output, expected, workers, folders):
+        strays = strays_by_times(output, expected, index, (), notes)
+        if strays is not None:
+            if strays:
+                return False
+            index.remember_folder_rows(notes.rows(), notes.gone, fresh=False)
+            return True
+        stamps: list[FolderStamp] = []
+        if find_strays(output, expected, workers, stamps):
             return False
     except (UnsafeOutputPath, OSError):
         return False
-    _remember_folders(index, stamp, folders)
+    index.remember_folder_rows(stamp_rows(stamps), set(), fresh=True)
     return True
-
-
-def _folders_unchanged(index: UnitIndex, stamp: BuildStamp, root: str) -> bool:
-    """Whether every folder of the output has the times it had when a check of this same
-    stamp last found nothing but the build's files in it. Adding, removing or renaming an
-    entry changes its folder's times, so no folder needs listing again."""
-    if index.meta("folders") != stamp.inputs:
-        return False
-    compared = 0
-    try:
-        for line in index.folder_lines():  # row by row: a large site has ~460,000
-            mtime, ctime, path = line.split(" ", 2)
-            info = os.lstat(root + path)
-            if not stat.S_ISDIR(info.st_mode) or info.st_mtime_ns != int(mtime) or \
-                    info.st_ctime_ns != int(ctime):
-                return False
-            compared += 1
-    except (ValueError, OSError, sqlite3.Error):
-        return False
-    return compared > 0  # (the output folder itself is always one of them)
-
-
-def _remember_folders(index: UnitIndex, stamp: BuildStamp, folders: list[FolderStamp]
-                      ) -> None:
-    """Note the folders' times for the next check — unless one changed too recently to be
-    sure a change within the same tick would show."""
-    now = time.time_ns()
-    for line in folders:
-        mtime, ctime, _ = line.split(" ", 2)
-        if now - max(int(mtime), int(ctime)) <= _RACY_NS:
-            return
-    index.remember_folders(stamp.inputs, folders)
 
 
 def _check_units(context: tuple[UnitIndex, Path], span: tuple[int, int]

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Iterable, Iterator, Protocol
 
 from generator.errors import UsageError
 from generator.parallel import MIN_ITEMS_PER_WORKER, imap_ordered
@@ -402,31 +402,40 @@ class Staging:
             self._folders.add(folder)
         return target
 
-    def commit(self, expected: PathSet | None = None, workers: int = 1) -> None:
+    def commit(self, expected: PathSet | None = None, workers: int = 1,
+               finder: StrayFinder | None = None) -> None:
         """Make the staged site the output. An incremental build passes `expected`, every
         path of the new site (written or kept); without it the staging folder is the site.
-        `workers` processes look for strays in a large output."""
+        Strays of an in-place update are found by `finder`, else by `workers` processes
+        listing the whole output."""
         try:
-            self._commit(expected, workers)
+            self._commit(expected, workers, finder)
         finally:
             _unlock(self._held)
             self._held = None
 
-    def _commit(self, expected: PathSet | None, workers: int) -> None:
+    def _commit(self, expected: PathSet | None, workers: int, finder: StrayFinder | None
+                ) -> None:
         if self.previous is None or expected is None:
             _make_readable(self.root)
             _swap(self.root, self.output)
+            if finder is not None:
+                finder.swapped()
             return
         expected.freeze()
         # counted, not listed: after a large change (a new Rugzak version rebuilds every
         # record) the list of staged paths alone would be ~100 bytes per file of the site
         staged_count = 0
-        for path, _ in _files(self.root):
+        for path, _ in walk_files(self.root):
             expected.check_unique(path)
             staged_count += 1
-        strays = find_strays(self.output, expected, workers)
         in_place = staged_count <= IN_PLACE_SHARE * len(expected)
-        if in_place and not _blocked(self.output, (path for path, _ in _files(self.root))):
+        if in_place and not _blocked(self.output, (path for path, _ in walk_files(self.root))):
+            strays = finder.strays(self.output, expected, workers) if finder is not None \
+                else find_strays(self.output, expected, workers)
+            if finder is not None:
+                finder.before_update(self.output, itertools.chain(
+                    strays, (path for path, _ in walk_files(self.root))))
             journal = self.output.parent / f"{JOURNAL_PREFIX}{self.output.name}"
             with interrupts_held():
                 _write_atomically(journal, json.dumps({"staging": self.root.name,
@@ -434,9 +443,12 @@ class Staging:
                 self._journaled = True  # from here on, the next build finishes what this starts
                 _apply(self.output, self.root, strays)
                 journal.unlink(missing_ok=True)
+            if finder is not None:
+                finder.after_update(self.output)
             return
         # A large change: link the kept files into the staging folder and swap it in whole.
-        for path, regular in _files(self.output):
+        for path, regular in walk_files(self.output):
+            expected.check_unique(path)
             if regular and path in expected:
                 source, target = os.path.join(self.output, path), self._target(path.split("/"))
                 try:
@@ -448,6 +460,8 @@ class Staging:
                         shutil.copy2(source, target, follow_symlinks=False)
         _make_readable(self.root)
         _swap(self.root, self.output)
+        if finder is not None:
+            finder.swapped()
 
     def abort(self) -> None:
         if not self._journaled:  # else the journal needs the staged files to finish
@@ -482,8 +496,29 @@ def _lexical_target(root: Path, relative: str) -> Path:
 FolderStamp = str
 
 
-def _files(root: Path | str, start: str = "", folders: list[FolderStamp] | None = None
-           ) -> Iterator[tuple[str, bool]]:
+class FolderSink(Protocol):
+    """Where a listing notes folder stamps (a list, or something that stores them)."""
+
+    def append(self, line: FolderStamp) -> None: ...
+
+    def extend(self, lines: Iterable[FolderStamp]) -> None: ...
+
+
+class StrayFinder(Protocol):
+    """How an in-place update learns what to delete, and reports what it changed (see
+    generator/folder_times.py); without one, the whole output is listed."""
+
+    def strays(self, output: Path, expected: "PathSet", workers: int) -> list[str]: ...
+
+    def before_update(self, output: Path, paths: Iterable[str]) -> None: ...
+
+    def after_update(self, output: Path) -> None: ...
+
+    def swapped(self) -> None: ...
+
+
+def walk_files(root: Path | str, start: str = "", folders: FolderSink | None = None
+               ) -> Iterator[tuple[str, bool]]:
     """(relative POSIX path, is a regular file) for everything under `root` (or its folder
     `start`, ending in "/") that is not a folder — symbolic links included, never followed.
     Types come from the folder listing, so this costs no system call per file. With
@@ -514,7 +549,7 @@ def _folder_stamp(relative: str, info: os.stat_result) -> FolderStamp:
 
 
 def find_strays(output: Path, expected: PathSet, workers: int = 1,
-                folders: list[FolderStamp] | None = None) -> list[str]:
+                folders: FolderSink | None = None) -> list[str]:
     """Everything in `output` that is not a regular file at a path of `expected` (which
     must be complete); raises UnsafeOutputPath for a path that two files claim.
 
@@ -537,7 +572,7 @@ def find_strays(output: Path, expected: PathSet, workers: int = 1,
                                     (str(output), expected, folders is not None), workers):
         strays += found
         if folders is not None:
-            folders += seen
+            folders.extend(seen)
     return strays
 
 
@@ -546,7 +581,7 @@ _COLLECTION = 64  # a folder with this many entries holds records: its children 
 
 
 def _split(root: str, prefix: str, expected: PathSet, strays: list[str], roots: list[str],
-           depth: int, folders: list[FolderStamp] | None = None) -> None:
+           depth: int, folders: FolderSink | None = None) -> None:
     """Check the files of `prefix`; its sub-folders become walk roots, except in a small
     folder near the top (a language or section folder), which is split further."""
     try:
@@ -569,7 +604,7 @@ def _split(root: str, prefix: str, expected: PathSet, strays: list[str], roots: 
                 else:
                     roots.append(relative + "/")
             else:
-                _check(relative, entry.is_file(follow_symlinks=False), expected, strays)
+                check_path(relative, entry.is_file(follow_symlinks=False), expected, strays)
 
 
 def _strays_under(context: tuple[str, PathSet, bool], prefixes: list[str]
@@ -578,12 +613,14 @@ def _strays_under(context: tuple[str, PathSet, bool], prefixes: list[str]
     strays: list[str] = []
     folders: list[FolderStamp] | None = [] if with_folders else None
     for prefix in prefixes:
-        for path, regular in _files(root, prefix, folders):
-            _check(path, regular, expected, strays)
+        for path, regular in walk_files(root, prefix, folders):
+            check_path(path, regular, expected, strays)
     return strays, folders or []
 
 
-def _check(path: str, regular: bool, expected: PathSet, strays: list[str]) -> None:
+def check_path(path: str, regular: bool, expected: PathSet, strays: list[str]) -> None:
+    """Add `path` to `strays` unless it is a regular file the new site has; raises
+    UnsafeOutputPath for a path that two files claim."""
     expected.check_unique(path)
     if not regular or path not in expected:
         strays.append(path)
@@ -620,7 +657,7 @@ def _apply(output: Path, staged: Path, strays: list[str]) -> None:
             continue
         emptied.add(path.rpartition("/")[0])
     made: set[str] = set()
-    for path, _ in list(_files(staged)):
+    for path, _ in list(walk_files(staged)):
         folder = path.rpartition("/")[0]
         if folder and folder not in made:
             os.makedirs(os.path.join(output, folder), exist_ok=True)

@@ -32,8 +32,9 @@ def unsettled_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Within a test every input file counts as just changed, so a repeated build really
     builds (whether it may be skipped would otherwise depend on how fast the machine is);
     tests/test_uptodate.py turns this off."""
-    from generator import uptodate
+    from generator import folder_times, uptodate
     monkeypatch.setattr(uptodate, "_RACY_NS", 1 << 62)
+    monkeypatch.setattr(folder_times, "RACY_NS", 1 << 62)
 
 
 @pytest.fixture(scope="session")

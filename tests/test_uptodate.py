@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import make_site
-from generator import uptodate
+from generator import folder_times, uptodate
 from generator.build import build, load_site
 from generator.model import EXPIRES_SOON_DAYS
 from generator.uptodate import InputDigest, TimeWindow, time_window
@@ -30,6 +30,7 @@ def states(root: Path) -> dict[str, tuple[int, int, int]]:
 def settled(monkeypatch: pytest.MonkeyPatch) -> None:
     """Files written by the test count as settled (outside a test, two seconds must pass)."""
     monkeypatch.setattr(uptodate, "_RACY_NS", -1)
+    monkeypatch.setattr(folder_times, "RACY_NS", -1)
 
 
 @pytest.fixture
@@ -304,19 +305,20 @@ def build_cold(site: Path, keyring, target: Path) -> Path:
     return target
 
 
-def test_folder_times_are_not_noted_while_a_folder_is_young(
-        built, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_folder_times_are_not_trusted_while_a_folder_is_young(
+        built, keyring, monkeypatch: pytest.MonkeyPatch) -> None:
     from generator.reuse import UnitIndex, index_path
-    _, cache, out = built
-    index = UnitIndex(index_path(cache, out))
-    stamp = uptodate.BuildStamp.from_json(index.meta("stamp") or "")
-    assert stamp is not None
-    monkeypatch.setattr(uptodate, "_RACY_NS", 2_000_000_000)  # the real rule
-    young = ["0 0 ", f"0 {uptodate.time.time_ns()} a/"]
-    uptodate._remember_folders(index, stamp, young)
-    assert index.meta("folders") is None
-    uptodate._remember_folders(index, stamp, young[:1])
-    assert index.meta("folders") is not None
+    site, cache, out = built
+    monkeypatch.setattr(folder_times, "RACY_NS", 2_000_000_000)  # the real rule
+    now = folder_times.time.time_ns()
+    assert folder_times.settled_times(now - 1000, now - 1000) is None
+    assert folder_times.settled_times(now - 3_000_000_000, now - 5_000_000_000) == (
+        now - 3_000_000_000, now - 5_000_000_000)
+    assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged  # notes rows
+    rows = list(UnitIndex(index_path(cache, out)).folder_rows())
+    assert rows and all(mtime is None and ctime is None for _, mtime, ctime in rows)
+    (out / "a/wp-0001/notes.txt").write_text("put here by hand")  # within the same tick
+    assert not build(site, out, None, keyring, NOW, index_folder=cache).unchanged
 
 
 def test_folder_times_are_kept_whatever_a_folder_is_named(
@@ -326,7 +328,7 @@ def test_folder_times_are_kept_whatever_a_folder_is_named(
     (out / "a/odd\nname with spaces").mkdir()  # empty: not a stray, but an odd name
     assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged  # notes times
     index = UnitIndex(index_path(cache, out))
-    assert any("odd\nname with spaces" in line for line in index.folder_lines())
+    assert any("odd\nname with spaces" in path for path, _, _ in index.folder_rows())
 
     def no_listing(*args, **kwargs):
         raise AssertionError("listed the output again")

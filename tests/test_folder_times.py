@@ -1,0 +1,154 @@
+"""In-place updates find strays from the folder times the unit index keeps
+(generator/folder_times.py): only changed folders are listed, and the output is always
+exactly what a cold build makes."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import make_site
+from generator import folder_times
+from generator.build import build
+from generator.reuse import UnitIndex, index_path
+
+NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
+EXTRA_BADGE = ("---\nname: {nl: Solderen, en: Soldering}\n"
+               "description: {nl: Solderen., en: Soldering.}\nimage: lassen-basis.png\n---\n"
+               "Je soldeert.\n\n<!-- lang: en -->\nYou solder.\n")
+THIRD = {"learners/piet.yaml": "name: Piet Bakker\nidentifier: piet@example.org\n"
+                               "visibility: public\n",
+         "awards/wp-0003.yaml": "learner: piet\nbadge: lassen-basis\nissued: 2025-05-01\n",
+         "status.yaml": "indices:\n  wp-0001: 17\n  wp-0002: 4242\n  wp-0003: 99\n",
+         "badges/solderen.md": EXTRA_BADGE}
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Folder times noted by a test count as settled (outside a test: two seconds old)."""
+    monkeypatch.setattr(folder_times, "RACY_NS", -1)
+
+
+@pytest.fixture
+def warm(tmp_path: Path, keyring, settled) -> tuple[Path, Path, Path]:
+    """A site built twice: the second (in-place) build notes every folder's times."""
+    site = make_site(tmp_path, THIRD)
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    assert rows(cache, out)
+    time.sleep(0.05)  # past the file system clock's tick: a later change shows in the times
+    return site, cache, out
+
+
+def rows(cache: Path, out: Path) -> dict[str, tuple[int | None, int | None]]:
+    return {path: (mtime, ctime)
+            for path, mtime, ctime in UnitIndex(index_path(cache, out)).folder_rows()}
+
+
+def cold(site: Path, keyring, target: Path) -> dict[str, bytes]:
+    build(site, target, None, keyring, NOW)
+    return tree(target)
+
+
+@pytest.fixture
+def no_listing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("listed the whole output")
+    monkeypatch.setattr(folder_times, "find_strays", refuse)
+
+
+def test_a_change_lists_only_changed_folders_and_equals_a_cold_build(
+        warm, keyring, tmp_path: Path, no_listing) -> None:
+    site, cache, out = warm
+    award = site / "awards/wp-0003.yaml"
+    award.write_text(award.read_text() + "narrative: {nl: Nieuw., en: New.}\n")
+    (out / "a/wp-0001/notes.txt").write_text("put here by hand")
+    (out / "a/wp-0002/extra").mkdir()
+    (out / "a/wp-0002/extra/deeper").mkdir()
+    (out / "a/wp-0002/extra/deeper/notes.txt").write_text("put here by hand")
+    root = out.stat().st_ino
+    report = build(site, out, None, keyring, NOW, index_folder=cache)
+    assert report.reused >= 3 and out.stat().st_ino == root  # updated in place
+    assert tree(out) == cold(site, keyring, tmp_path / "cold")
+    assert not (out / "a/wp-0002/extra").exists()
+
+
+def test_files_no_longer_made_are_deleted_from_folders_nobody_touched(
+        warm, keyring, tmp_path: Path, no_listing) -> None:
+    site, cache, out = warm
+    badge_files = [p for p in tree(out) if "solderen" in p]
+    assert badge_files  # site-wide files of a badge class nobody holds
+    for name in ("awards/wp-0003.yaml", "learners/piet.yaml", "badges/solderen.md"):
+        (site / name).unlink()  # a unit gone (and its profile), and site-wide files
+    (site / "status.yaml").write_text("indices:\n  wp-0001: 17\n  wp-0002: 4242\n")
+    root = out.stat().st_ino
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    assert out.stat().st_ino == root  # updated in place
+    assert tree(out) == cold(site, keyring, tmp_path / "cold")
+    assert not any("solderen" in p or "wp-0003" in p for p in tree(out))
+
+
+def test_folders_an_update_changed_are_listed_next_time_and_others_keep_their_times(
+        warm, keyring) -> None:
+    site, cache, out = warm
+    before = rows(cache, out)
+    award = site / "awards/wp-0003.yaml"
+    award.write_text(award.read_text() + "narrative: {nl: Nieuw., en: New.}\n")
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    after = rows(cache, out)
+    assert after["a/wp-0003/"] == (None, None)  # a file in it was replaced
+    assert after["a/wp-0001/"] == before["a/wp-0001/"] != (None, None)
+    assert set(after) == set(before)
+
+
+def test_an_update_killed_before_its_index_was_kept_is_put_right(
+        warm, keyring, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site, cache, out = warm
+    for name in ("awards/wp-0003.yaml", "learners/piet.yaml"):
+        (site / name).unlink()
+    (site / "status.yaml").write_text("indices:\n  wp-0001: 17\n  wp-0002: 4242\n")
+    with monkeypatch.context() as patch:
+        def killed(self: UnitIndex) -> None:
+            raise KeyboardInterrupt
+        patch.setattr(UnitIndex, "finish", killed)
+        with pytest.raises(KeyboardInterrupt):
+            build(site, out, None, keyring, NOW, index_folder=cache)
+    assert not (out / "a/wp-0003").exists()  # the output was updated, the old index stayed
+    (out / "a/wp-0001/notes.txt").write_text("put here by hand")
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    assert tree(out) == cold(site, keyring, tmp_path / "cold")
+
+
+def test_many_changed_folders_are_listed_in_one_go(
+        warm, keyring, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site, cache, out = warm
+    monkeypatch.setattr(folder_times, "MANY_CHANGED", 0)
+    monkeypatch.setattr(folder_times, "CHANGED_SHARE", 0.0)
+    listed = []
+    real = folder_times.find_strays
+    monkeypatch.setattr(folder_times, "find_strays",
+                        lambda *args: listed.append(1) or real(*args))
+    (out / "a/wp-0001/notes.txt").write_text("put here by hand")
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    assert listed
+    assert tree(out) == cold(site, keyring, tmp_path / "cold")
+    assert rows(cache, out)  # noted again by the listing
+
+
+def test_times_too_young_to_trust_are_kept_as_unknown(
+        warm, keyring, monkeypatch: pytest.MonkeyPatch) -> None:
+    site, cache, out = warm
+    monkeypatch.setattr(folder_times, "RACY_NS", 2_000_000_000)  # the real rule
+    (out / "notes.txt").write_text("put here by hand")  # the top folder changes now
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    assert not (out / "notes.txt").exists()
+    assert rows(cache, out)[""] == (None, None)
