@@ -36,7 +36,8 @@ from generator.uptodate import (BuildStamp, InputDigest, build_inputs, matching_
 from generator.units import (BuildContext, UnitResult, award_unit, guard_files, profile_unit,
                              write_files)
 from generator.validate import validate_content
-from generator.write import OutputFile, PathSet, Staging, check_output_folder, held_output
+from generator.write import (KeysInOutput, OutputFile, PathSet, Staging, check_output_folder,
+                             held_output)
 
 
 @dataclass
@@ -211,6 +212,12 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     except RenderError as exc:
         where, _, message = str(exc).partition(": error: ")
         raise ContentError([Diagnostic(where, 0, message or str(exc))]) from None
+    except KeysInOutput as exc:
+        raise ContentError([Diagnostic(
+            str(output / path), 0, f"private key material ({what}) in the output folder; a "
+            "build deletes what it did not make, and this may be the only copy of a key",
+            "move it out, into the key folder (RUGZAK_KEYS_DIR): a key in the published site "
+            "would be public") for path, what in exc.found]) from None
     except UndefinedTermError as exc:
         raise ContentError([Diagnostic(str(content), 0, f"cannot sign credentials: {exc}",
                                        "every JSON-LD term must be defined by a context")]

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator, Protocol
 
 from generator.errors import UsageError
+from generator.keys import find_private_key_material
 from generator.parallel import MIN_ITEMS_PER_WORKER, imap_ordered
 
 try:
@@ -64,6 +65,43 @@ class OutputFile:
 
 class UnsafeOutputPath(ValueError):
     """A rendered path that would land outside the output folder."""
+
+
+class KeysInOutput(ValueError):
+    """Files in the output folder that a build would delete and that hold private key
+    material: someone put their keys there (and they would be lost)."""
+
+    def __init__(self, found: list[tuple[str, str]]):
+        super().__init__(", ".join(path for path, _ in found))
+        self.found = found
+
+
+def refuse_keys_among(output: Path, strays: Iterable[str]) -> None:
+    """Raise KeysInOutput when a regular file among `strays` (under `output`) holds private
+    key material: deleting it could lose the only copy of a key."""
+    found = []
+    for path in strays:
+        what = _key_material_in(os.path.join(output, path))
+        if what:
+            found.append((path, what))
+    if found:
+        raise KeysInOutput(found)
+
+
+def _key_material_in(path: str) -> str | None:
+    try:
+        with open(path, "rb", opener=_no_follow) as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size >= 5_000_000:
+                return None
+            return find_private_key_material(handle.read())
+    except OSError:
+        return None
+
+
+def _no_follow(path: str, flags: int) -> int:
+    # never follow a link, never wait on a pipe
+    return os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK)
 
 
 class OutputBusy(OSError):
@@ -433,6 +471,7 @@ class Staging:
         if in_place and not _blocked(self.output, (path for path, _ in walk_files(self.root))):
             strays = finder.strays(self.output, expected, workers) if finder is not None \
                 else find_strays(self.output, expected, workers)
+            refuse_keys_among(self.output, strays)
             if finder is not None:
                 finder.before_update(self.output, itertools.chain(
                     strays, (path for path, _ in walk_files(self.root))))
@@ -449,7 +488,9 @@ class Staging:
         # A large change: link the kept files into the staging folder and swap it in whole.
         for path, regular in walk_files(self.output):
             expected.check_unique(path)
-            if regular and path in expected:
+            if regular and path not in expected:
+                refuse_keys_among(self.output, [path])
+            elif regular:
                 source, target = os.path.join(self.output, path), self._target(path.split("/"))
                 try:
                     os.link(source, target, follow_symlinks=False)

@@ -259,3 +259,31 @@ def test_an_awards_rendered_narrative_kept_on_it_does_not_change_its_fingerprint
     assert "<p>" in award.narrative_html.get("nl")  # rendered, and now kept on the award
     assert award.narrative_html is award.narrative_html
     assert Fingerprinter().of(award) == before
+
+
+@pytest.mark.parametrize("large_change", [False, True])
+def test_a_private_key_put_in_the_output_stops_the_build_instead_of_being_deleted(
+        site: Path, tmp_path: Path, keyring, large_change: bool) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    (out / "backup").mkdir()
+    (out / "backup/site.pem").write_bytes(pem)
+    if large_change:  # every page changes: the new site is swapped in whole
+        (site / "site.yaml").write_text((site / "site.yaml").read_text().replace(
+            "Testsite", "Andere site"))
+    before = tree(out)
+    with pytest.raises(ContentError) as caught:
+        build(site, out, None, keyring, NOW, index_folder=cache)
+    problem = caught.value.diagnostics[0]
+    assert problem.path == str(out / "backup/site.pem") and "private key" in problem.message
+    assert tree(out) == before  # nothing deleted, nothing changed
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rugzak-")]
+    (out / "backup/site.pem").unlink()  # moved out: the build goes on
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    build(site, tmp_path / "cold", None, keyring, NOW)
+    assert tree(out) == tree(tmp_path / "cold")
