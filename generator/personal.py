@@ -10,10 +10,12 @@ phone number in international or Dutch national form. Only the issuers' own publ
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
 from html.entities import html5
 from typing import Iterator
+from urllib.parse import unquote_to_bytes
 
 # An address: a whole run of local-part characters (or a quoted local part), "@", then a
 # domain with a dot and a TLD of two or more letters, or an IP literal in brackets. Letters,
@@ -56,9 +58,16 @@ _DECODE_STARTS = frozenset(b"&\\" + bytes(range(0x80, 0x100)))
 _ENTITY = re.compile(rb"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
 _ENTITY_MAX = 34  # "&" + the longest HTML5 entity name (32) + ";"
 _JSON_ESCAPE = re.compile(rb'\\u([0-9a-fA-F]{4})|\\"')
-# Every form of "@"; a pattern with two possible first bytes is searched for slowly, so it is
-# only used in a file that has an escaped one.
-_AT_SIGN = re.compile(rb"@|&#(?:0*64|[xX]0*40);|&commat;|\\u0040")
+# Every form of "@" — escaped, or the full-width "＠" and small "﹫" that read as one; a
+# pattern with several possible first bytes is searched for slowly, so it is only used in a
+# file that has such a form.
+_WIDE_AT_SIGNS = ("\uff20".encode(), "\ufe6b".encode())
+_AT_SIGN = re.compile(rb"@|&#(?:0*64|[xX]0*40);|&commat;|\\u0040|" +
+                      b"|".join(_WIDE_AT_SIGNS))
+# An address in a URL, with its "@" percent-encoded (?user=jan%40example.org): the run of
+# URL characters around each "%40" is decoded and searched again.
+_PERCENT_AT = b"%40"
+_URL_DOMAIN_CHARS = _LOCAL_CHARS[:62] + b".-%"
 # Whether a file has an escaped "@" at all is asked of each "&" in turn: finding one byte is
 # ~15 times faster than a regex search for a pattern (or "&#64;" as a substring), and most
 # files have no "&" or a few ("&amp;" in a URL); the search takes over after the first 32.
@@ -265,7 +274,10 @@ def _domain_at(data: bytes, at: int) -> tuple[int, bytes, bool] | None:
 
 
 def _has_escaped_at(data: bytes) -> bool:
-    """Whether `data` has &#64;, &#x40;, &commat; or \\u0040 (see _ESCAPED_AT_ENTITY)."""
+    """Whether `data` has &#64;, &#x40;, &commat;, \\u0040 (see _ESCAPED_AT_ENTITY), or a
+    wide "@"."""
+    if any(sign in data for sign in _WIDE_AT_SIGNS):
+        return True
     amp = data.find(b"&")
     for _ in range(_AMPERSANDS_ONE_BY_ONE):
         if amp < 0:
@@ -280,7 +292,8 @@ def _has_escaped_at(data: bytes) -> bool:
 
 
 def _at_signs(data: bytes) -> Iterator[tuple[int, int]]:
-    """Where each "@" starts and ends: "@" itself, or &#64;, &#x40;, &commat;, \\u0040."""
+    """Where each "@" starts and ends: "@" itself, &#64;, &#x40;, &commat;, \\u0040, "＠"
+    or "﹫"."""
     if _has_escaped_at(data):
         for found in _AT_SIGN.finditer(data):
             yield found.start(), found.end()
@@ -321,6 +334,21 @@ def email_addresses(data: bytes) -> Iterator[bytes]:
             yield local + b"@" + text
 
 
+def percent_encoded_addresses(data: bytes) -> Iterator[bytes]:
+    """Addresses whose "@" is percent-encoded, as in a URL's query (?u=jan%40example.org):
+    the run of URL characters around each "%40", percent-decoded, searched again."""
+    at, end = data.find(_PERCENT_AT), 0
+    while at >= 0:
+        start = at
+        while start > end and data[start - 1] in _LOCAL_CHARS:  # (never into the last run)
+            start -= 1
+        end = at + 3
+        while end < len(data) and data[end] in _URL_DOMAIN_CHARS:
+            end += 1
+        yield from email_addresses(unquote_to_bytes(data[start:end]))
+        at = data.find(_PERCENT_AT, end)
+
+
 class Contacts:
     """The e-mail addresses and phone numbers the privacy guard knows: learners' (never to be
     published) and the issuers' own (published on purpose)."""
@@ -346,8 +374,8 @@ class Contacts:
 def may_hold_personal_data(text: str) -> bool:
     """A quick test for texts that need no `personal_data` call: False only when that would
     find nothing (no "@", no escape that could spell one, no phone-like run of digits)."""
-    return ("@" in text or "&" in text or "\\" in text
-            or _PHONE_RUN_TEXT.search(text) is not None)
+    return ("@" in text or "&" in text or "\\" in text or "%40" in text or "\uff20" in text
+            or "\ufe6b" in text or _PHONE_RUN_TEXT.search(text) is not None)
 
 
 def personal_data(data: bytes, contacts: Contacts) -> str | None:
@@ -355,7 +383,7 @@ def personal_data(data: bytes, contacts: Contacts) -> str | None:
     one, described for a message ("the e-mail address 'x'"); None when there is none. Used
     on every output file, and by validation on record texts (so `rugzak check` finds what
     the build would refuse, and names the record and field)."""
-    for found in email_addresses(data):
+    for found in itertools.chain(email_addresses(data), percent_encoded_addresses(data)):
         address = _normal(found.decode("utf-8", "replace"))
         if address in contacts.learner_emails:
             return "a learner's identifier (e-mail address)"

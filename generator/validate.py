@@ -170,6 +170,7 @@ class _Checker(StructuredFields):
             self.error(path, f"'{name}' is not a valid URL: {problem}",
                        "write a full address such as https://example.org/")
             return None
+        self._private(path, text, name)  # (?user=jan%40example.org, mailto:)
         return text
 
     def email(self, path: FieldPath, value: Any, name: str) -> str | None:

@@ -113,6 +113,8 @@ def test_an_email_in_a_narrative_stops_the_build_at_its_record(tmp_path: Path,
     ("Vragen? 010 123 4567", "the phone number '010 123 4567'"),
     ("Mail de coach: coach@werkplaats.example.net", "the e-mail address "
                                                     "'coach@werkplaats.example.net'"),
+    ("Mail de coach: coach＠werkplaats.example.net", "the e-mail address "
+                                                    "'coach@werkplaats.example.net'"),
 ])
 def test_undeclared_contacts_stop_the_build(tmp_path: Path, keyring, narrative: str,
                                             what: str) -> None:
@@ -134,6 +136,19 @@ def test_undeclared_contacts_stop_the_build(tmp_path: Path, keyring, narrative: 
         build(content, tmp_path / "output", None, keyring, NOW)
     assert f"privacy guard: {what} would be published" in str(caught.value)
     assert not (tmp_path / "output").exists()
+
+
+@pytest.mark.parametrize("url", ["https://portfolio.example.org/?user=fatima%40example.org",
+                                 "https://portfolio.example.org/u/fatima@example.org/"])
+def test_a_learner_address_in_an_evidence_url_stops_the_build_at_its_record(
+        tmp_path: Path, keyring, url: str) -> None:
+    content = make_site(tmp_path, {
+        "awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-03-01\n"
+                               f"evidence:\n  - {url}\n"})
+    with pytest.raises(ContentError) as caught:
+        build(content, tmp_path / "output", None, keyring, NOW)
+    assert ("content/awards/wp-0001.yaml:5: error: 'evidence[0]' holds a learner's identifier "
+            "(e-mail address), which would be published") in str(caught.value)
 
 
 def test_issuer_contacts_are_public(tmp_path: Path, keyring) -> None:
