@@ -304,6 +304,11 @@ def _read_private_file(path: Path) -> bytes:
         raise KeyringError(f"{path} is missing",
                            "restore it from your backup, or replace the keys with "
                            "`rugzak keys rotate`") from None
+    if not stat.S_ISREG(mode):  # a folder or pipe by that name: no mode would make it a key
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise KeyringError(f"{path} is {kind}, not a key file",
+                           "put the key file back in its place from your backup, or replace "
+                           "the keys with `rugzak keys rotate`")
     if os.name != "nt" and mode & 0o077:
         raise KeyringError(f"{path} can be read by other users (mode "
                            f"{stat.S_IMODE(mode):04o}); refusing to use it",

@@ -119,6 +119,16 @@ def test_missing_folder_says_how_to_create_keys(tmp_path, monkeypatch):
     assert "create them with `rugzak keys new`" in str(caught.value)
 
 
+def test_a_folder_in_place_of_a_key_file_is_named_as_such(fresh_dir):
+    pem = fresh_dir / f"{load_keyring(fresh_dir).active_ed25519.key_id}.pem"
+    pem.unlink()
+    pem.mkdir()  # (a mode fix would not help: the message must not suggest one)
+    with pytest.raises(KeyringError) as caught:
+        load_keyring(fresh_dir)
+    assert caught.value.message == f"{pem} is a folder, not a key file"
+    assert "chmod" not in caught.value.hint and "backup" in caught.value.hint
+
+
 def test_group_readable_private_key_is_refused(fresh_dir):
     pem = fresh_dir / f"{load_keyring(fresh_dir).active_ed25519.key_id}.pem"
     os.chmod(pem, 0o640)
