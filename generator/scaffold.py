@@ -116,6 +116,9 @@ def _plan_files(options: SiteOptions, today: date) -> tuple[dict[str, bytes], st
 
 
 def _check_target(target: Path) -> None:
+    if target.is_symlink() and not target.exists():  # (a new site would replace the link)
+        raise UsageError(f"{target} is a symbolic link to {os.readlink(target)}, which does "
+                         "not exist; create that folder first, or give another path")
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a folder")
     if target.is_dir():

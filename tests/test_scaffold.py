@@ -153,6 +153,17 @@ def test_init_refuses_a_file(tmp_path: Path) -> None:
         2, f"rugzak: error: {tmp_path / 'f'} exists and is not a folder")
 
 
+def test_init_refuses_a_link_to_nowhere_and_follows_a_link_to_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "site").symlink_to(tmp_path / "missing")
+    assert run_cli(["init", str(tmp_path / "site")]) == (
+        2, f"rugzak: error: {tmp_path / 'site'} is a symbolic link to {tmp_path / 'missing'}, "
+           "which does not exist; create that folder first, or give another path")
+    assert (tmp_path / "site").is_symlink() and sorted(os.listdir(tmp_path)) == ["site"]
+    (tmp_path / "missing").mkdir()
+    assert run_cli(["init", str(tmp_path / "site")])[0] == 0
+    assert (tmp_path / "site").is_symlink() and (tmp_path / "missing/content/site.yaml").is_file()
+
+
 def test_host_files(tmp_path: Path) -> None:
     from generator.scaffold import host_files
     paths = [".well-known/did.json", ".well-known/jwks.json", "index.html", "issuer-ob3.json",
