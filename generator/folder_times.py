@@ -64,6 +64,11 @@ def stamp_rows(stamps: Iterable[FolderStamp]) -> Iterator[FolderRow]:
         yield (path, *times) if times else (path, None, None)
 
 
+def _folder_path(root: str, folder: str) -> str:
+    # without the trailing "/", which would make lstat follow a link put in the folder's place
+    return (root + folder).rstrip("/")
+
+
 def strays_by_times(output: Path, expected: PathSet, index: UnitIndex,
                     candidates: Iterable[str], notes: FolderNotes) -> list[str] | None:
     """Everything in `output` that is not a regular file at a path of `expected`, told from
@@ -77,7 +82,7 @@ def strays_by_times(output: Path, expected: PathSet, index: UnitIndex,
         for path, mtime, ctime in index.folder_rows():  # row by row: never all at once
             rows += 1
             try:
-                info = os.lstat(root + path)
+                info = os.lstat(_folder_path(root, path))
             except OSError:
                 notes.gone.add(path)
                 continue
@@ -169,7 +174,7 @@ class FolderWatch:
                 if key in self._before:
                     break
                 try:
-                    info = os.lstat(root + key)
+                    info = os.lstat(_folder_path(root, key))
                     self._before[key] = (info.st_mtime_ns, info.st_ctime_ns)
                 except OSError:
                     self._before[key] = None
@@ -183,7 +188,7 @@ class FolderWatch:
         root = str(output) + "/"
         for key, before in self._before.items():
             try:
-                info = os.lstat(root + key)
+                info = os.lstat(_folder_path(root, key))
             except OSError:
                 self.notes.gone.add(key)
                 continue

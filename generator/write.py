@@ -692,6 +692,8 @@ def _apply(output: Path, staged: Path, strays: list[str]) -> None:
     empty, remove the staging folder. Every step may be done twice (after a kill)."""
     emptied: set[str] = set()
     for path in strays:
+        if _through_link(output, path):
+            continue  # the link itself is a stray: nothing behind it is ever deleted
         try:
             os.unlink(_lexical_target(output, path))
         except (FileNotFoundError, IsADirectoryError, UnsafeOutputPath):
@@ -712,6 +714,20 @@ def _apply(output: Path, staged: Path, strays: list[str]) -> None:
                 break  # not empty, or gone
             folder = folder.rpartition("/")[0]
     shutil.rmtree(staged, ignore_errors=True)
+
+
+def _through_link(output: Path, path: str) -> bool:
+    """Whether a folder on the way to `path` (inside `output`) is a symbolic link, or not a
+    folder at all."""
+    folder = path.rpartition("/")[0]
+    while folder:
+        try:
+            if not stat.S_ISDIR(os.lstat(os.path.join(output, folder)).st_mode):
+                return True
+        except OSError:
+            return True
+        folder = folder.rpartition("/")[0]
+    return False
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

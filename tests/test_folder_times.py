@@ -152,3 +152,26 @@ def test_times_too_young_to_trust_are_kept_as_unknown(
     build(site, out, None, keyring, NOW, index_folder=cache)
     assert not (out / "notes.txt").exists()
     assert rows(cache, out)[""] == (None, None)
+
+
+def test_a_folder_replaced_by_a_link_never_leads_a_build_outside_the_output(
+        warm, keyring, tmp_path: Path) -> None:
+    site, cache, out = warm
+    # an award added: the award folder's row is kept again, after those of the folders in it
+    (site / "awards/wp-0004.yaml").write_text("learner: fatima\nbadge: solderen\n"
+                                              "issued: 2025-06-01\n")
+    (site / "status.yaml").write_text(THIRD["status.yaml"] + "  wp-0004: 5\n")
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    time.sleep(0.05)
+    outside = tmp_path / "elsewhere"
+    (out / "a/wp-0003").rename(outside)  # the folder moved away, a link in its place
+    (out / "a/wp-0003").symlink_to(outside)
+    kept = sorted(p.name for p in outside.iterdir())
+    for name in ("awards/wp-0003.yaml", "learners/piet.yaml"):  # its files become strays
+        (site / name).unlink()
+    (site / "status.yaml").write_text("indices:\n  wp-0001: 17\n  wp-0002: 4242\n"
+                                      "  wp-0004: 5\n")
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    assert sorted(p.name for p in outside.iterdir()) == kept  # nothing deleted out there
+    assert not (out / "a/wp-0003").is_symlink()
+    assert tree(out) == cold(site, keyring, tmp_path / "cold")
