@@ -25,7 +25,8 @@ from generator.model import AwardDraft, Site, build_site, draft_award, missing_c
 from generator.parallel import imap_ordered, return_free_memory
 from generator.record_cache import CleanFiles, stamp_of
 from generator.jsonld import UndefinedTermError
-from generator.reuse import UnitIndex, guard_fingerprint, index_path, site_fingerprint
+from generator.reuse import (RealFolders, UnitIndex, guard_fingerprint, index_path,
+                             site_fingerprint)
 from generator.render import (RenderError, Renderer, SitemapPaths, awards_by_learner,
                               render_site_files, render_sitemaps)
 from generator.scaffold import host_files
@@ -267,7 +268,8 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
         staging, keyring.site_secret, awards_by_learner(site), index, previous,
         site_fingerprint(site, renderer.theme, keyring,
                          renderer.csp_script_hashes) if index else b"",
-        index is not None and index.guard != guard_print)
+        index is not None and index.guard != guard_print,
+        RealFolders(previous) if previous is not None else None)
     total: UnitResult = timer.run("site", lambda: _site_files(context))  # type: ignore[assignment]
     previews.clear_caches()
     sitemap = SitemapPaths()

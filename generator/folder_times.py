@@ -77,8 +77,9 @@ def strays_by_times(output: Path, expected: PathSet, index: UnitIndex,
     Folders listed and found gone go into `notes`."""
     root = str(output) + "/"
     changed: list[tuple[str, os.stat_result]] = []
-    rows = 0
     try:
+        limit = max(MANY_CHANGED, CHANGED_SHARE * index.folder_row_count())
+        rows = 0
         for path, mtime, ctime in index.folder_rows():  # row by row: never all at once
             rows += 1
             try:
@@ -90,22 +91,40 @@ def strays_by_times(output: Path, expected: PathSet, index: UnitIndex,
                 notes.gone.add(path)
             elif mtime is None or info.st_mtime_ns != mtime or info.st_ctime_ns != ctime:
                 changed.append((path, info))
-                if len(changed) > MANY_CHANGED and len(changed) > CHANGED_SHARE * rows:
+                if len(changed) > limit:
                     return None
-    except sqlite3.Error:
-        return None
-    if not rows or len(changed) > max(MANY_CHANGED, CHANGED_SHARE * rows):
-        return None
-    strays: list[str] = []
-    for path, info in changed:
-        notes.note(path, info)  # times taken before the listing: a later change shows
-        _list_changed(output, path, expected, index, strays, notes)
+        if not rows:
+            return None
+        strays: list[str] = []
+        for path, info in changed:
+            # A folder under one that is gone (a link in its place, say) is not in the output,
+            # however it looks through the link; the link itself is a stray of its parent.
+            if _under(path, notes.gone):
+                notes.gone.add(path)
+                continue
+            notes.note(path, info)  # times taken before the listing: a later change shows
+            _list_changed(output, path, expected, index, strays, notes)
+    except (sqlite3.Error, UnicodeError):
+        return None  # (a damaged index costs a listing, nothing else)
     found = set(strays)
     for path in candidates:
-        if path not in found and path not in expected and os.path.lexists(root + path):
+        if path not in found and path not in expected and not _under(path, notes.gone) \
+                and os.path.lexists(root + path):
             found.add(path)
             strays.append(path)
     return strays
+
+
+def _under(path: str, folders: set[str]) -> bool:
+    """Whether one of `folders` (relative, ending in "/") holds `path`."""
+    if not folders:
+        return False
+    end = path.find("/")
+    while 0 <= end < len(path) - 1:
+        if path[:end + 1] in folders:
+            return True
+        end = path.find("/", end + 1)
+    return False
 
 
 def _list_changed(output: Path, folder: str, expected: PathSet, index: UnitIndex,

@@ -35,6 +35,7 @@ from generator.cache import code_digest
 from generator.keys import Keyring
 from generator.model import Award, Learner, Site
 from generator.theme import Theme
+from generator.write import RealFolders
 
 INDEX_FORMAT = "rugzak-units-1"
 
@@ -311,13 +312,23 @@ class UnitIndex:
         if reader is None or not reader.execute(
                 "SELECT 1 FROM meta WHERE name = 'folder_times'").fetchone():
             raise sqlite3.OperationalError("no folder times")
-        yield from reader.execute("SELECT path, mtime, ctime FROM folder_times")
+        for path, mtime, ctime in reader.execute("SELECT path, mtime, ctime FROM folder_times"):
+            yield os.fsdecode(path), mtime, ctime
+
+    def folder_row_count(self) -> int:
+        """How many folder rows the previous build kept; raises sqlite3.Error."""
+        reader = self._read()
+        if reader is None:
+            raise sqlite3.OperationalError("no index")
+        return reader.execute("SELECT count(*) FROM folder_times").fetchone()[0]
 
     def knows_folder(self, path: str) -> bool:
-        """Whether the previous build's folder rows have one for `path`."""
+        """Whether the previous build's folder rows have one for `path`; raises
+        sqlite3.Error."""
         reader = self._read()
         return reader is not None and reader.execute(
-            "SELECT 1 FROM folder_times WHERE path = ?", (path,)).fetchone() is not None
+            "SELECT 1 FROM folder_times WHERE path = ?", (os.fsencode(path),)
+        ).fetchone() is not None
 
     def replaced_files(self) -> Iterator[str]:
         """Files of the previous build that this build's index (recorded so far) does not
@@ -441,18 +452,25 @@ class UnitIndex:
 # a folder of the output ("" for the output itself, else ending in "/") with its mtime and
 # ctime in ns when it held exactly one build's files; NULL times: not known
 _FOLDER_TABLE = ("CREATE TABLE IF NOT EXISTS folder_times "
-                 "(path TEXT PRIMARY KEY, mtime INTEGER, ctime INTEGER)")
+                 "(path BLOB PRIMARY KEY, mtime INTEGER, ctime INTEGER)")
 FolderRow = tuple[str, int | None, int | None]
 
 
 def _change_rows(db: sqlite3.Connection, rows: Iterable[FolderRow], gone: set[str]) -> None:
-    db.executemany("INSERT OR REPLACE INTO folder_times VALUES (?, ?, ?)", rows)
-    db.executemany("DELETE FROM folder_times WHERE path = ?", ((path,) for path in gone))
+    # paths as bytes: a folder name need not be valid UTF-8 (kept as surrogates in Python)
+    db.executemany("INSERT OR REPLACE INTO folder_times VALUES (?, ?, ?)",
+                   ((os.fsencode(path), mtime, ctime) for path, mtime, ctime in rows))
+    db.executemany("DELETE FROM folder_times WHERE path = ?",
+                   ((os.fsencode(path),) for path in gone))
 
 
-def unchanged_files(entry: UnitEntry, output: Path) -> bool:
-    """Whether every file the entry lists is still in `output`, as it was written."""
+def unchanged_files(entry: UnitEntry, output: Path, folders: RealFolders | None = None
+                    ) -> bool:
+    """Whether every file the entry lists is still in `output`, as it was written (and in
+    real folders: `folders`, for `output`, remembers those already checked)."""
     root = str(output) + "/"  # paths in an entry are relative POSIX paths, checked on write
+    folders = folders or RealFolders(output)
+    last = ""
     for path, size, mtime in entry.files:
         try:
             info = os.lstat(root + path)
@@ -461,4 +479,8 @@ def unchanged_files(entry: UnitEntry, output: Path) -> bool:
         if not stat.S_ISREG(info.st_mode) or info.st_size != size or \
                 info.st_mtime_ns != mtime:
             return False
+        if not path.startswith(last) or "/" in path[len(last):]:  # another folder
+            if not folders.hold(path):
+                return False
+            last = path[:path.rfind("/") + 1]
     return True

@@ -27,7 +27,7 @@ from generator.model import Award, Learner, Site
 from generator.render import (Page, RenderError, Renderer, award_pages, json_bytes,
                               profile_pages)
 from generator.reuse import (Fingerprinter, UnitEntry, UnitIndex, award_fingerprint,
-                             profile_fingerprint, unchanged_files)
+                             RealFolders, profile_fingerprint, unchanged_files)
 from generator.scaffold import host_rule_key
 from generator.sign import SignatureCache
 from generator.write import OutputFile, Staging, path_key
@@ -55,6 +55,7 @@ class BuildContext:
     previous: Path | None = None
     base_print: bytes = b""
     rescan: bool = False
+    real_folders: RealFolders | None = None  # the previous output's, checked (per process)
 
 
 @dataclass
@@ -126,7 +127,8 @@ def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult
     if found is None or previous is None:
         return False
     entry, stored = found
-    if entry.fingerprint != fingerprint or not unchanged_files(entry, previous):
+    if entry.fingerprint != fingerprint or not unchanged_files(entry, previous,
+                                                               context.real_folders):
         return False
     if context.rescan:  # the guard knows new identifiers: check the old files again
         for path, _, _ in entry.files:

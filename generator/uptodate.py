@@ -37,7 +37,7 @@ from generator.folder_times import FolderNotes, stamp_rows, strays_by_times
 from generator.keys import Keyring
 from generator.model import EXPIRES_SOON_DAYS, Site
 from generator.parallel import imap_ordered
-from generator.reuse import UnitEntry, UnitIndex, keyring_digest, unchanged_files
+from generator.reuse import RealFolders, UnitEntry, UnitIndex, keyring_digest, unchanged_files
 from generator.write import FolderStamp, PathSet, UnsafeOutputPath, find_strays, path_key
 
 STAMP_FORMAT = "rugzak-stamp-1"
@@ -331,12 +331,13 @@ def _check_units(context: tuple[UnitIndex, Path], span: tuple[int, int]
     index, output = context
     keys = array("q")
     count = 0
+    folders = RealFolders(output)
     for text in index.entries_between(*span):
         try:
             entry = UnitEntry.from_json(text)
         except (ValueError, TypeError):
             return None
-        if not unchanged_files(entry, output):
+        if not unchanged_files(entry, output, folders):
             return None
         keys.extend(path_key(path) for path, _, _ in entry.files)
         count += 1

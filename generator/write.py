@@ -358,6 +358,36 @@ def finish_interrupted(parent: Path, name: str) -> bool:
     return True
 
 
+class RealFolders:
+    """Folders of one output found to be folders, not links to folders elsewhere (a file
+    reached through a link looks unchanged, but is not in the output: the link is a stray).
+    One per build and process; the most recent few thousand are remembered."""
+
+    _REMEMBERED = 4096
+
+    def __init__(self, output: Path):
+        self.root = str(output) + "/"
+        self._known: set[str] = set()
+
+    def hold(self, path: str) -> bool:
+        """Whether every folder on the way to `path` is a real folder."""
+        unknown = []
+        folder = path.rpartition("/")[0]
+        while folder and folder not in self._known:
+            unknown.append(folder)
+            folder = folder.rpartition("/")[0]
+        for folder in reversed(unknown):  # from the top: a link is met before what is behind it
+            try:
+                if not stat.S_ISDIR(os.lstat(self.root + folder).st_mode):
+                    return False
+            except OSError:
+                return False
+        if len(self._known) + len(unknown) > self._REMEMBERED:
+            self._known.clear()
+        self._known.update(unknown)
+        return True
+
+
 class Staging:
     """A fresh temporary folder beside `output` that a build streams its files into.
 
@@ -394,6 +424,7 @@ class Staging:
             raise
         self._root_text = str(self.root)
         self._folders: set[str] = set()
+        self._real = RealFolders(self.output) if self.previous is not None else None
         self._journaled = False
 
     def write(self, item: OutputFile) -> str:
@@ -419,6 +450,8 @@ class Staging:
 
     def _identical(self, item: OutputFile, parts: list[str]) -> str | None:
         old = os.path.join(str(self.previous), *parts)
+        if self._real is not None and not self._real.hold("/".join(parts)):
+            return None  # behind a link: not in the output, however alike
         try:
             info = os.lstat(old)
             if not stat.S_ISREG(info.st_mode) or info.st_size != len(item.data):
@@ -471,7 +504,9 @@ class Staging:
         if in_place and not _blocked(self.output, (path for path, _ in walk_files(self.root))):
             strays = finder.strays(self.output, expected, workers) if finder is not None \
                 else find_strays(self.output, expected, workers)
-            refuse_keys_among(self.output, strays)
+            # (a stray behind a linked folder is never deleted: see _apply)
+            refuse_keys_among(self.output, [path for path in strays
+                                            if not _through_link(self.output, path)])
             if finder is not None:
                 finder.before_update(self.output, itertools.chain(
                     strays, (path for path, _ in walk_files(self.root))))

@@ -175,3 +175,90 @@ def test_a_folder_replaced_by_a_link_never_leads_a_build_outside_the_output(
     assert sorted(p.name for p in outside.iterdir()) == kept  # nothing deleted out there
     assert not (out / "a/wp-0003").is_symlink()
     assert tree(out) == cold(site, keyring, tmp_path / "cold")
+
+
+def _award_changed(site: Path) -> None:
+    award = site / "awards/wp-0003.yaml"
+    lines = [line for line in award.read_text().splitlines() if
+             not line.startswith("narrative:")]
+    award.write_text("\n".join(lines) + f"\nnarrative: Nieuw {time.time_ns()}.\n")
+
+
+def _damage_row_lookups(cache: Path, out: Path) -> None:
+    """Overwrite the folder rows' lookup index (the table itself stays readable)."""
+    import sqlite3
+    path = index_path(cache, out)
+    db = sqlite3.connect(path)
+    size, = db.execute("PRAGMA page_size").fetchone()
+    page, = db.execute("SELECT rootpage FROM sqlite_master "
+                       "WHERE name = 'sqlite_autoindex_folder_times_1'").fetchone()
+    db.execute("UPDATE folder_times SET mtime = NULL WHERE path = x''")  # the top is listed
+    db.commit()
+    db.close()
+    with open(path, "r+b") as handle:
+        handle.seek((page - 1) * size)
+        handle.write(b"\xee" * size)
+
+
+@pytest.mark.parametrize("full_listing", [False, True])
+@pytest.mark.parametrize("with_file", [False, True])
+def test_folder_names_that_are_not_utf8_are_kept_and_checked(
+        warm, keyring, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_file: bool,
+        full_listing: bool) -> None:
+    import os
+    site, cache, out = warm
+    if full_listing:
+        monkeypatch.setattr(folder_times, "MANY_CHANGED", 0)
+        monkeypatch.setattr(folder_times, "CHANGED_SHARE", 0.0)
+    odd = os.path.join(bytes(out), b"a", b"wp-0001", b"\xff")
+    os.mkdir(odd)
+    if with_file:
+        with open(os.path.join(odd, b"x.txt"), "wb") as handle:
+            handle.write(b"put here by hand")
+    _award_changed(site)
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    assert tree(out) == cold(site, keyring, tmp_path / "cold")
+    time.sleep(0.05)
+    _award_changed(site)  # and once more, with the odd name among the rows
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    assert tree(out) == cold(site, keyring, tmp_path / "cold2")
+
+
+def test_a_damaged_index_costs_a_listing_and_nothing_else(
+        warm, keyring, tmp_path: Path) -> None:
+    site, cache, out = warm
+    _damage_row_lookups(cache, out)
+    assert rows(cache, out)  # (a scan of the rows still works, lookups fail)
+    (out / "a/wp-0001/notes.txt").write_text("put here by hand")
+    _award_changed(site)
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    assert tree(out) == cold(site, keyring, tmp_path / "cold")
+
+
+def test_an_award_folder_moved_away_and_linked_back_is_made_again(
+        warm, keyring, tmp_path: Path) -> None:
+    site, cache, out = warm
+    outside = tmp_path / "elsewhere"
+    (out / "a/wp-0002").rename(outside)  # its files look unchanged through the link
+    (out / "a/wp-0002").symlink_to(outside)
+    kept = sorted(p.name for p in outside.iterdir())
+    _award_changed(site)
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    assert sorted(p.name for p in outside.iterdir()) == kept
+    assert tree(out) == cold(site, keyring, tmp_path / "cold")
+
+
+def test_a_key_behind_a_linked_folder_is_not_taken_for_one_in_the_output(
+        warm, keyring, tmp_path: Path) -> None:
+    site, cache, out = warm
+    outside = tmp_path / "elsewhere"
+    (out / "a/wp-0003").rename(outside)
+    (out / "a/wp-0003").symlink_to(outside)
+    (outside / "certificate/mine.pem").write_text(
+        "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n")
+    for name in ("awards/wp-0003.yaml", "learners/piet.yaml"):
+        (site / name).unlink()
+    (site / "status.yaml").write_text("indices:\n  wp-0001: 17\n  wp-0002: 4242\n")
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    assert (outside / "certificate/mine.pem").exists()
+    assert tree(out) == cold(site, keyring, tmp_path / "cold")

@@ -338,3 +338,14 @@ def test_folder_times_are_kept_whatever_a_folder_is_named(
         assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged
     (out / "a/odd\nname with spaces/notes.txt").write_text("put here by hand")
     assert not build(site, out, None, keyring, NOW, index_folder=cache).unchanged
+
+
+def test_the_check_copes_with_odd_folder_names_and_a_damaged_index(built, keyring) -> None:
+    import os
+    from test_folder_times import _damage_row_lookups
+    site, cache, out = built
+    assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged  # notes rows
+    os.mkdir(os.path.join(bytes(out), b"a", b"\xff"))  # empty: not a stray
+    assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged
+    _damage_row_lookups(cache, out)
+    assert build(site, out, None, keyring, NOW, index_folder=cache).unchanged  # listed instead
