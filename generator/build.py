@@ -29,7 +29,7 @@ from generator.reuse import (RealFolders, UnitIndex, guard_fingerprint, index_pa
                              site_fingerprint)
 from generator.render import (RenderError, Renderer, SitemapPaths, awards_by_learner,
                               render_site_files, render_sitemaps)
-from generator.scaffold import host_files
+from generator.scaffold import HostPaths, host_files
 from generator.sign import SignatureCache
 from generator.theme import BUILTIN_THEMES, check_templates, resolve_theme
 from generator.uptodate import (BuildStamp, InputDigest, build_inputs, matching_stamp,
@@ -274,6 +274,7 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
     previews.clear_caches()
     sitemap = SitemapPaths()
     sitemap.extend(total.listed)
+    hosts = HostPaths()  # (the site-wide files' keys stay in `total`: they are few)
     profiles = [i for i, learner in enumerate(site.learners) if learner.has_profile]
     units = len(site.awards) + len(profiles)
     done = recorded = 0
@@ -289,6 +290,8 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
                 recorded += len(result.entries)
                 expected.extend(result.path_keys)
             sitemap.extend(result.listed)
+            hosts.update(result.host_paths)
+            result.host_paths = set()
             total.add(result)
             done += 1
             if on_unit is not None:
@@ -297,9 +300,10 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
     try:
         timer.run("awards", lambda: run_units(award_unit, range(len(site.awards))))
         timer.run("profiles", lambda: run_units(profile_unit, profiles))
-        _finish(context, total, sitemap)
+        _finish(context, total, sitemap, hosts)
     finally:
         sitemap.close()
+        hosts.close()
     if total.problems:
         raise ContentError(total.problems)
     for path, _, _ in total.written:  # the site-wide files
@@ -334,9 +338,10 @@ def _site_files(context: BuildContext) -> UnitResult:
     return result
 
 
-def _finish(context: BuildContext, total: UnitResult, sitemap: SitemapPaths) -> None:
+def _finish(context: BuildContext, total: UnitResult, sitemap: SitemapPaths,
+            hosts: HostPaths) -> None:
     """The files that summarise all others: sitemap(s) and host rules."""
-    paths = set(total.host_paths)
+    paths = hosts.paths() | total.host_paths
     for item in render_sitemaps(context.site, sitemap):  # one at a time
         paths.add(item.path)
         write_files(context, guard_files(context, [item], total), total)

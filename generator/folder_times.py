@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from generator.parallel import imap_ordered
 from generator.reuse import FolderRow, UnitIndex
 from generator.write import FolderStamp, PathSet, check_path, find_strays, walk_files
 
@@ -70,49 +71,78 @@ def _folder_path(root: str, folder: str) -> str:
 
 
 def strays_by_times(output: Path, expected: PathSet, index: UnitIndex,
-                    candidates: Iterable[str], notes: FolderNotes) -> list[str] | None:
+                    candidates: Iterable[str], notes: FolderNotes, workers: int = 1
+                    ) -> list[str] | None:
     """Everything in `output` that is not a regular file at a path of `expected`, told from
-    the previous build's folder rows and `candidates` (its files that this build may not
-    make again); None when the rows cannot tell (none kept, or too many folders changed).
-    Folders listed and found gone go into `notes`."""
+    the previous build's folder rows (compared by `workers` processes) and `candidates` (its
+    files that this build may not make again); None when the rows cannot tell (none kept,
+    or too many folders changed). Folders listed and found gone go into `notes`."""
     root = str(output) + "/"
-    changed: list[tuple[str, os.stat_result]] = []
+    changed: list[tuple[str, int, int]] = []
     try:
-        limit = max(MANY_CHANGED, CHANGED_SHARE * index.folder_row_count())
-        rows = 0
-        for path, mtime, ctime in index.folder_rows():  # row by row: never all at once
-            rows += 1
-            try:
-                info = os.lstat(_folder_path(root, path))
-            except OSError:
-                notes.gone.add(path)
-                continue
-            if not stat.S_ISDIR(info.st_mode):  # (what took its place is in its parent)
-                notes.gone.add(path)
-            elif mtime is None or info.st_mtime_ns != mtime or info.st_ctime_ns != ctime:
-                changed.append((path, info))
-                if len(changed) > limit:
-                    return None
-        if not rows:
+        span = index.folder_row_span()
+        if span is None:
             return None
+        limit = int(max(MANY_CHANGED, CHANGED_SHARE * index.folder_row_count()))
+        first, last = span
+        chunks = [(start, min(start + _CHUNK_ROWS - 1, last), limit)
+                  for start in range(first, last + 1, _CHUNK_ROWS)]
+        for found in imap_ordered(_compare_rows, chunks, (index, root), workers):
+            if found is None:
+                return None
+            more, gone = found
+            changed += more
+            notes.gone.update(gone)
+            if len(changed) > limit:
+                return None
         strays: list[str] = []
-        for path, info in changed:
+        for path, mtime, ctime in changed:
             # A folder under one that is gone (a link in its place, say) is not in the output,
             # however it looks through the link; the link itself is a stray of its parent.
             if _under(path, notes.gone):
                 notes.gone.add(path)
                 continue
-            notes.note(path, info)  # times taken before the listing: a later change shows
+            # times taken before the listing: a later change shows
+            notes.changes[path] = settled_times(mtime, ctime)
             _list_changed(output, path, expected, index, strays, notes)
     except (sqlite3.Error, UnicodeError):
         return None  # (a damaged index costs a listing, nothing else)
-    found = set(strays)
+    found_strays = set(strays)
     for path in candidates:
-        if path not in found and path not in expected and not _under(path, notes.gone) \
-                and os.path.lexists(root + path):
-            found.add(path)
+        if path not in found_strays and path not in expected and \
+                not _under(path, notes.gone) and os.path.lexists(root + path):
+            found_strays.add(path)
             strays.append(path)
     return strays
+
+
+_CHUNK_ROWS = 5000  # folder rows per task (imap_ordered needs 64 tasks to use its workers)
+
+
+def _compare_rows(context: tuple[UnitIndex, str], span: tuple[int, int, int]
+                  ) -> tuple[list[tuple[str, int, int]], list[str]] | None:
+    """The folders of a span of rows whose times changed (with their times now), and those
+    gone or no longer folders; None when the rows cannot be read or too many changed."""
+    index, root = context
+    first, last, limit = span
+    changed: list[tuple[str, int, int]] = []
+    gone: list[str] = []
+    try:
+        for path, mtime, ctime in index.folder_rows_between(first, last):
+            try:
+                info = os.lstat(_folder_path(root, path))
+            except OSError:
+                gone.append(path)
+                continue
+            if not stat.S_ISDIR(info.st_mode):  # (what took its place is in its parent)
+                gone.append(path)
+            elif mtime is None or info.st_mtime_ns != mtime or info.st_ctime_ns != ctime:
+                changed.append((path, info.st_mtime_ns, info.st_ctime_ns))
+                if len(changed) > limit:
+                    return None
+    except (sqlite3.Error, UnicodeError):
+        return None
+    return changed, gone
 
 
 def _under(path: str, folders: set[str]) -> bool:
@@ -171,7 +201,8 @@ class FolderWatch:
             except (sqlite3.Error, ValueError, TypeError):
                 pass
         if candidates is not None:
-            found = strays_by_times(output, expected, self.index, candidates, self.notes)
+            found = strays_by_times(output, expected, self.index, candidates, self.notes,
+                                    workers)
             if found is not None:
                 return found
         # No rows to go by: list everything (in parallel), noting every folder's times.

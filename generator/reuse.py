@@ -322,6 +322,26 @@ class UnitIndex:
             raise sqlite3.OperationalError("no index")
         return reader.execute("SELECT count(*) FROM folder_times").fetchone()[0]
 
+    def folder_row_span(self) -> tuple[int, int] | None:
+        """The first and last row numbers of the previous build's folder rows (to split a
+        check of them between workers); None without any. Raises sqlite3.Error."""
+        reader = self._read()
+        if reader is None or not reader.execute(
+                "SELECT 1 FROM meta WHERE name = 'folder_times'").fetchone():
+            raise sqlite3.OperationalError("no folder times")
+        row = reader.execute("SELECT min(rowid), max(rowid) FROM folder_times").fetchone()
+        return (row[0], row[1]) if row and row[0] is not None else None
+
+    def folder_rows_between(self, first: int, last: int) -> Iterator[FolderRow]:
+        """The previous build's folder rows in a span of row numbers; raises sqlite3.Error."""
+        reader = self._read()
+        if reader is None:
+            raise sqlite3.OperationalError("no index")
+        for path, mtime, ctime in reader.execute(
+                "SELECT path, mtime, ctime FROM folder_times WHERE rowid BETWEEN ? AND ?",
+                (first, last)):
+            yield os.fsdecode(path), mtime, ctime
+
     def knows_folder(self, path: str) -> bool:
         """Whether the previous build's folder rows have one for `path`; raises
         sqlite3.Error."""

@@ -17,12 +17,13 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Collection, Iterable
+from typing import IO, Collection, Iterable, Iterator
 
 from generator.errors import UsageError
 from generator.schema import SCHEMA_DIR
 from generator.status import allocate, write_indices
 from generator.validate import suggest_slug, url_problem
+from generator.write import write_all
 
 TEMPLATES = Path(__file__).parent / "templates_site"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")  # the issuer e-mail rule of validate.py
@@ -188,6 +189,74 @@ def host_rule_key(path: str, prefixes: Collection[str] = ()) -> str:
     if len(parts) > 3 and _header_type(path) is None:
         parts[3:] = [":untyped"]
     return "/".join(parts)
+
+
+class HostPaths:
+    """The host-rule keys of a whole site (see `host_rule_key`) for `host_files`, held small.
+
+    A file directly inside a folder keys as its own path, so 100,000 awards' hosted
+    assertions (`assertions/<id>.json`) would be ~10 MB of strings in the building process
+    and in every worker it forks. `host_files` needs them one by one only for a folder that
+    holds files of more than one type (then each typed file gets its own rule); so one path
+    per folder and type is kept, and the others wait in a temporary file until `paths`."""
+
+    _BATCH = 1 << 16
+
+    def __init__(self) -> None:
+        self._keys: set[str] = set()
+        self._first: dict[tuple[str, str | None], str] = {}  # (folder, type): a path
+        self._waiting = bytearray()
+        self._file: IO[bytes] | None = None
+
+    def update(self, keys: Iterable[str]) -> None:
+        """Add keys (a unit's)."""
+        for key in keys:
+            folder, slash, name = key.partition("/")
+            if not slash or "/" in name:
+                self._keys.add(key)
+                continue
+            kind = _header_type(key)
+            if self._first.setdefault((folder, kind), key) != key and kind is not None:
+                self._waiting += key.encode("utf-8", "surrogateescape") + b"\0"
+                if len(self._waiting) >= self._BATCH:
+                    self._spill()
+
+    def _spill(self) -> None:
+        # unbuffered, whole batches: a worker forked in between inherits no file buffer
+        # that it could write out a second time
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(buffering=0)
+        write_all(self._file, bytes(self._waiting))
+        self._waiting = bytearray()
+
+    def paths(self) -> set[str]:
+        """Every key `host_files` needs to write the same rules as with all of them."""
+        found = self._keys | set(self._first.values())
+        types: dict[str, set[str | None]] = {}
+        for key in found:
+            folder, slash, _ = key.partition("/")
+            if slash:
+                types.setdefault(folder, set()).add(_header_type(key))
+        for key in self._waited():
+            if len(types[key.partition("/")[0]]) > 1:
+                found.add(key)
+        return found
+
+    def _waited(self) -> Iterator[str]:
+        rest = b""
+        if self._file is not None:
+            self._file.seek(0)
+            while chunk := self._file.read(self._BATCH):
+                *whole, rest = (rest + chunk).split(b"\0")
+                yield from (key.decode("utf-8", "surrogateescape") for key in whole)
+        for key in (rest + bytes(self._waiting)).split(b"\0")[:-1]:
+            yield key.decode("utf-8", "surrogateescape")
+
+    def close(self) -> None:
+        """Delete the temporary file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def host_files(site_paths: Iterable[str]) -> list[tuple[str, bytes]]:

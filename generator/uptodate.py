@@ -309,7 +309,7 @@ def _nothing_else(index: UnitIndex, output: Path, expected: PathSet, workers: in
     index keeps where it can, else by listing everything; the rows are kept up to date."""
     notes = FolderNotes()
     try:
-        strays = strays_by_times(output, expected, index, (), notes)
+        strays = strays_by_times(output, expected, index, (), notes, workers)
         if strays is not None:
             if strays:
                 return False

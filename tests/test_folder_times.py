@@ -66,9 +66,15 @@ def no_listing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(folder_times, "find_strays", refuse)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_a_change_lists_only_changed_folders_and_equals_a_cold_build(
-        warm, keyring, tmp_path: Path, no_listing) -> None:
+        warm, keyring, tmp_path: Path, no_listing, monkeypatch: pytest.MonkeyPatch,
+        workers: int) -> None:
+    from generator import parallel
     site, cache, out = warm
+    if workers > 1:  # rows compared by worker processes, a few at a time
+        monkeypatch.setattr(folder_times, "_CHUNK_ROWS", 3)
+        monkeypatch.setattr(parallel, "MIN_ITEMS_PER_WORKER", 1)
     award = site / "awards/wp-0003.yaml"
     award.write_text(award.read_text() + "narrative: {nl: Nieuw., en: New.}\n")
     (out / "a/wp-0001/notes.txt").write_text("put here by hand")
@@ -76,7 +82,7 @@ def test_a_change_lists_only_changed_folders_and_equals_a_cold_build(
     (out / "a/wp-0002/extra/deeper").mkdir()
     (out / "a/wp-0002/extra/deeper/notes.txt").write_text("put here by hand")
     root = out.stat().st_ino
-    report = build(site, out, None, keyring, NOW, index_folder=cache)
+    report = build(site, out, None, keyring, NOW, index_folder=cache, workers=workers)
     assert report.reused >= 3 and out.stat().st_ino == root  # updated in place
     assert tree(out) == cold(site, keyring, tmp_path / "cold")
     assert not (out / "a/wp-0002/extra").exists()

@@ -226,3 +226,26 @@ def test_templates_are_package_data_friendly() -> None:
     assert names and not [n for n in names if n.startswith(".")]
     assert not [p for p in TEMPLATES.iterdir() if p.is_dir()]
     assert os.access(TEMPLATES / "site.yaml", os.R_OK)
+
+
+def test_host_paths_held_small_give_the_same_rules_as_all_of_them() -> None:
+    import random
+    from generator.scaffold import HostPaths, host_files, host_rule_key
+    rng = random.Random(7)
+    names = ["credential.json", "credential.jwt", "assertion.jws", "index.html", "badge.png",
+             "qr.svg", "certificate/index.html", "certificate/data.json"]
+    for _ in range(200):
+        paths = {"index.html", "sitemap.xml", ".well-known/did.json"}
+        for n in range(rng.randint(0, 40)):
+            paths.add(f"assertions/a-{n}.json")
+            paths.add(f"a/a-{n}/{rng.choice(names)}")
+            if rng.random() < 0.1:  # now and then a folder of mixed types
+                paths.add(f"{rng.choice(['assertions', 'badges'])}/x-{n}"
+                          f"{rng.choice(['.png', '.json', '.jwt', ''])}")
+        keys = [host_rule_key(path, ("en",)) for path in sorted(paths)]
+        held = HostPaths()
+        held._BATCH = 64  # (spilled to the temporary file early)
+        for start in range(0, len(keys), 5):
+            held.update(keys[start:start + 5])
+        assert host_files(held.paths()) == host_files(keys)
+        held.close()
