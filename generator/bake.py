@@ -169,6 +169,26 @@ def strip_png(png: bytes) -> bytes:
                                       if chunk.keyword not in baked)])
 
 
+# What a published copy of someone's PNG keeps: the chunks that draw it (PNG §11.2, §11.3.2
+# colour, §11.3.3 transparency and size, APNG frames). Text, EXIF and time chunks go: they
+# can carry personal data (an author's e-mail address, a camera's position) that the
+# privacy guard cannot see in a compressed or binary chunk.
+_DRAWING_CHUNKS = frozenset({b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM",
+                             b"sRGB", b"iCCP", b"sBIT", b"cICP", b"mDCv", b"cLLi", b"pHYs",
+                             b"bKGD", b"hIST", b"acTL", b"fcTL", b"fdAT"})
+
+
+def png_check(png: bytes) -> None:
+    """Raise BakeError (saying what and where) for a PNG whose chunk structure is damaged."""
+    _read_chunks(png)
+
+
+def without_metadata(png: bytes) -> bytes:
+    """`png` with only the chunks that draw it (see _DRAWING_CHUNKS), each byte for byte."""
+    return b"".join([PNG_SIGNATURE, *(chunk.raw for chunk in _read_chunks(png)
+                                      if chunk.kind in _DRAWING_CHUNKS)])
+
+
 def extract_png(png: bytes) -> dict[str, str]:
     """Keyword → text of the baked Open Badges data in `png` ({} when there is none).
 

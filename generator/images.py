@@ -15,6 +15,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from generator.bake import BakeError, png_check, without_metadata
+
 MAX_IMAGE_BYTES = 2_000_000
 MAX_DIMENSION = 4096
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -22,6 +24,11 @@ SVG_NS = "http://www.w3.org/2000/svg"
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _FORBIDDEN_SVG_ELEMENTS = {"script", "foreignObject", "iframe", "embed", "object", "handler"}
 _SAFE_DATA_URI = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$")
+# SMIL animation can set any attribute, a link's href to javascript: included
+_ANIMATIONS = {"set", "animate", "animateColor", "animateMotion", "animateTransform"}
+_EXTERNAL_URL = re.compile(r"url\s*\(\s*['\"]?(?!#)|@import", re.IGNORECASE)
+_SIDE_WORDS = {"width": "wide", "height": "high"}
+_SIZE = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(px)?\s*$")
 
 
 class ImageProblem(ValueError):
@@ -71,7 +78,19 @@ def _guess_format(data: bytes) -> str:
     return ""
 
 
+def published_bytes(path: Path) -> bytes:
+    """An image file's bytes as the site publishes them: a PNG without its text, EXIF and
+    time chunks (see bake.without_metadata); an SVG as it is (its text is checked by the
+    privacy guard like any page). The file passed `inspect_image` before."""
+    data = path.read_bytes()
+    return without_metadata(data) if data.startswith(PNG_SIGNATURE) else data
+
+
 def _inspect_png(data: bytes) -> ImageInfo:
+    try:
+        png_check(data)  # the chunk structure, as baking reads it (Pillow forgives more)
+    except BakeError as exc:
+        raise ImageProblem(f"PNG file is damaged ({exc})", "export the image again") from None
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
@@ -98,6 +117,10 @@ def _inspect_svg(data: bytes) -> ImageInfo:
     if re.search(rb"<!(DOCTYPE|ENTITY)", data, re.IGNORECASE):
         raise ImageProblem("SVG contains a DOCTYPE or ENTITY declaration",
                            "remove it; entities can expand without limit")
+    if re.search(rb"<\?xml-stylesheet", data, re.IGNORECASE):
+        raise ImageProblem("SVG links a style sheet (<?xml-stylesheet?>)",
+                           "put the styles inside the file; pages may not load anything "
+                           "from another origin")
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
@@ -110,11 +133,20 @@ def _inspect_svg(data: bytes) -> ImageInfo:
         if local in _FORBIDDEN_SVG_ELEMENTS:
             raise ImageProblem(f"SVG contains a <{local}> element",
                                "badge images must not run script or embed documents")
+        if local in _ANIMATIONS and \
+                element.attrib.get("attributeName", "").rsplit(":", 1)[-1].lower() == "href":
+            raise ImageProblem(f"SVG animates a link (<{local} attributeName="
+                               f"\"{element.attrib['attributeName']}\">)",
+                               "badge images must not run script or change their links")
         for name, value in element.attrib.items():
             attr = name.rsplit("}", 1)[-1]
             if attr.lower().startswith("on"):
                 raise ImageProblem(f"SVG has an event handler attribute '{attr}'",
                                    "remove scripting from the image")
+            if "url" in value.lower() and _EXTERNAL_URL.search(value):  # fill="url(https:…)"
+                raise ImageProblem(f"SVG attribute '{attr}' loads an external resource: "
+                                   f"{value[:80]!r}", "refer only to parts of the image "
+                                   "itself, as url(#id)")
             if name in ("href", _XLINK_HREF) and not (value.startswith("#") or
                                                        _SAFE_DATA_URI.match(value)):
                 raise ImageProblem(f"SVG refers to an external resource: {value[:80]!r}",
@@ -122,8 +154,15 @@ def _inspect_svg(data: bytes) -> ImageInfo:
                                    "anything from another origin")
         if local == "style" or "style" in element.attrib:
             css = (element.text or "") + element.attrib.get("style", "")
-            if re.search(r"url\s*\(\s*['\"]?(?!#)|@import", css, re.IGNORECASE):
+            if _EXTERNAL_URL.search(css):
                 raise ImageProblem("SVG style loads an external resource (url() or @import)")
+    for side in ("width", "height"):
+        found = _SIZE.match(root.attrib.get(side, ""))
+        if found and float(found.group(1)) > MAX_DIMENSION:
+            raise ImageProblem(f"SVG is {root.attrib[side].strip()} {_SIDE_WORDS[side]}"
+                               f"; the limit is {MAX_DIMENSION} pixels",
+                               "give it a smaller width and height (the viewBox keeps the "
+                               "drawing)")
     width, height = _svg_size(root)
     return ImageInfo("svg", "image/svg+xml", width, height)
 

@@ -13,7 +13,7 @@ from typing import Mapping
 
 from generator.cache import Cache, cached
 from generator.artwork import generate_badge_png, generate_badge_svg
-from generator.images import inspect_image
+from generator.images import inspect_image, published_bytes
 from generator.identity import normalise_email
 from generator.markup import render_markdown, split_languages
 # add_period lives in validate, which checks that `valid_for` expiries stay in range
@@ -323,7 +323,7 @@ def _build_badge(record: CleanRecord, issuers: dict[str, Issuer], site_issuer: s
     html = {lang: render_markdown(text) for lang, text in criteria.items()}
     image: Path | None = v.get("image")
     if image is not None:
-        image_format, data, svg = inspect_image(image).format, image.read_bytes(), None
+        image_format, data, svg = inspect_image(image).format, published_bytes(image), None
     else:
         # No image given: a distinctive, deterministic one from the name and colour.
         name = v["name"][default]

@@ -18,6 +18,7 @@ import jinja2
 from functools import partial
 
 from generator import model, ob2
+from generator.images import published_bytes
 from generator.share import linkedin_url
 from generator.model import Award, Learner, Site
 from generator.theme import Theme, make_environment
@@ -353,10 +354,11 @@ def render_ob2(site: Site, site_secret: bytes,
 
 
 def render_images(site: Site) -> Iterator[OutputFile]:
-    """Badge and issuer images, copied byte for byte (the issuer's image stays theirs)."""
+    """Badge and issuer images: the maintainers' as they are drawn (a PNG's text and EXIF
+    chunks are left out: see images.published_bytes), generated ones as made."""
     for issuer in site.issuers:
         if issuer.image:
-            yield OutputFile(model.issuer_image(issuer) or "", issuer.image.read_bytes())
+            yield OutputFile(model.issuer_image(issuer) or "", published_bytes(issuer.image))
     for badge in site.badges:
         yield OutputFile(model.badge_image(badge), badge.image_data)
         if badge.generated_svg is not None:

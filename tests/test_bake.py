@@ -369,3 +369,28 @@ def test_oracle_unbakes_our_svgs(tmp_path: Path) -> None:
         run = run_oracle("unbake", "--expect-kind", kind, path)
         assert run.ok == 1, run.output
         assert run.output.splitlines()[1] == expected
+
+
+def _with_chunks(png: bytes, *chunks: tuple[bytes, bytes]) -> bytes:
+    """`png` with extra chunks inserted after IHDR (as cameras and editors write them)."""
+    made = b"".join(struct.pack(">I", len(data)) + kind + data
+                    + struct.pack(">I", zlib.crc32(kind + data)) for kind, data in chunks)
+    ihdr_end = 8 + 12 + 13
+    return png[:ihdr_end] + made + png[ihdr_end:]
+
+
+def test_a_published_png_keeps_what_draws_it_and_drops_text_exif_and_time() -> None:
+    from generator.bake import without_metadata
+    source = _with_chunks(png_bytes(), (b"tEXt", b"Author\0fatima@example.org"),
+                          (b"zTXt", b"Comment\0\0" + zlib.compress(b"jan@example.org")),
+                          (b"iTXt", b"Author\0\0\0\0\0piet@example.org"),
+                          (b"eXIf", b"MM\0*fake"), (b"tIME", b"\x07\xea\x0b\x1d\0\0\0"),
+                          (b"gAMA", struct.pack(">I", 45455)))
+    published = without_metadata(source)
+    assert b"example.org" not in published and b"eXIf" not in published
+    assert b"tIME" not in published and b"zTXt" not in published
+    assert b"gAMA" in published
+    with Image.open(io.BytesIO(published)) as image:  # still the same picture
+        with Image.open(io.BytesIO(source)) as original:
+            assert image.tobytes() == original.tobytes()
+    assert without_metadata(png_bytes()) == png_bytes()  # nothing to drop: the same bytes

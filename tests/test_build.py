@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOW, make_site
+from conftest import NOW, make_site, png_bytes
 from generator.build import build, build_clock
 from generator.errors import ContentError
 from generator.identity import identity_hash
@@ -149,6 +149,31 @@ def test_a_learner_address_in_an_evidence_url_stops_the_build_at_its_record(
         build(content, tmp_path / "output", None, keyring, NOW)
     assert ("content/awards/wp-0001.yaml:5: error: 'evidence[0]' holds a learner's identifier "
             "(e-mail address), which would be published") in str(caught.value)
+
+
+def test_a_learner_address_in_a_badge_image_s_metadata_is_not_published(
+        tmp_path: Path, keyring) -> None:
+    import struct
+    import zlib
+    text = b"Author\0fatima@example.org"
+    chunk = struct.pack(">I", len(text)) + b"tEXt" + text + struct.pack(
+        ">I", zlib.crc32(b"tEXt" + text))
+    png = png_bytes()
+    content = make_site(tmp_path, {"badges/lassen-basis.png": png[:33] + chunk + png[33:]})
+    build(content, tmp_path / "output", None, keyring, NOW)
+    leaks = [p for p in (tmp_path / "output").rglob("*")
+             if p.is_file() and b"fatima@example.org" in p.read_bytes()]
+    assert not leaks
+
+
+def test_a_png_with_bytes_after_its_end_is_reported_at_its_record(tmp_path: Path,
+                                                                   keyring) -> None:
+    content = make_site(tmp_path, {"badges/lassen-basis.png": png_bytes() + b"junk"})
+    with pytest.raises(ContentError) as caught:
+        build(content, tmp_path / "output", None, keyring, NOW)
+    assert "content/badges/lassen-basis.md" in str(caught.value)
+    assert "4 bytes after the IEND chunk" in str(caught.value)
+    assert not (tmp_path / "output").exists()
 
 
 def test_issuer_contacts_are_public(tmp_path: Path, keyring) -> None:

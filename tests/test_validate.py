@@ -94,7 +94,7 @@ CASES = {
     "truncated png": (
         {"badges/lassen-basis.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"},
         ["content/badges/lassen-basis.md:4: error: 'image' 'lassen-basis.png': PNG file is "
-         "damaged or truncated"]),
+         "damaged (truncated PNG: IHDR chunk at byte 8 needs 13 data bytes"]),
     "svg with external reference": (
         {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: x.svg\n---\n",
          "badges/x.svg": '<svg xmlns="http://www.w3.org/2000/svg" '
@@ -111,6 +111,34 @@ CASES = {
          "badges/x.svg": '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaa">]>'
                          '<svg xmlns="http://www.w3.org/2000/svg">&a;</svg>'},
         ["'image' 'x.svg': SVG contains a DOCTYPE or ENTITY declaration"]),
+    "svg animating a link": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: x.svg\n---\n",
+         "badges/x.svg": '<svg xmlns="http://www.w3.org/2000/svg"><a><set attributeName='
+                         '"href" to="javascript:alert(1)"/><circle r="4"/></a></svg>'},
+        ["'image' 'x.svg': SVG animates a link (<set attributeName=\"href\">)"]),
+    "svg with an external fill": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: x.svg\n---\n",
+         "badges/x.svg": '<svg xmlns="http://www.w3.org/2000/svg"><circle r="4" '
+                         'mask="url(//evil.example/m#m)"/></svg>'},
+        ["'image' 'x.svg': SVG attribute 'mask' loads an external resource"]),
+    "svg with a style sheet": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: x.svg\n---\n",
+         "badges/x.svg": '<?xml-stylesheet href="https://evil.example/x.css"?>'
+                         '<svg xmlns="http://www.w3.org/2000/svg"/>'},
+        ["'image' 'x.svg': SVG links a style sheet (<?xml-stylesheet?>)"]),
+    "oversized svg": (
+        {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: x.svg\n---\n",
+         "badges/x.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="100000px" '
+                         'height="10"/>'},
+        ["'image' 'x.svg': SVG is 100000px wide; the limit is 4096 pixels"]),
+    "png with bytes after its end": (
+        {"badges/lassen-basis.png": png_bytes() + b"junk"},
+        ["'image' 'lassen-basis.png': PNG file is damaged (corrupt PNG: 4 bytes after the "
+         "IEND chunk)"]),
+    "too many brackets": (
+        {"awards/wp-0001.yaml": "learner: fatima\nbadge: lassen-basis\nissued: 2025-03-01\n"
+                                "narrative: '" + "[" * 600 + "'\n"},
+        ["content/awards/wp-0001.yaml:4: error: 'narrative' has more than 500 '['"]),
     "png named svg": (
         {"badges/lassen-basis.md": "---\nname: X\ndescription: Y\nimage: x.svg\n---\n",
          "badges/x.svg": png_bytes()},
@@ -391,6 +419,18 @@ def test_bad_input_is_reported_with_file_line_and_hint(tmp_path: Path, name: str
     for fragment in expected:
         assert fragment in text, f"{name}: expected {fragment!r} in:\n{text}"
     assert "Traceback" not in text
+
+
+def test_a_pipe_named_as_the_badge_image_is_not_a_file(tmp_path: Path) -> None:
+    import os
+    content = make_site(tmp_path, {"badges/lassen-basis.md": "---\nname: X\ndescription: Y"
+                                                              "\nimage: pipe.png\n---\n"})
+    os.mkfifo(content / "badges/pipe.png")
+    loaded, problems = load_content(content)
+    _, more = validate_content(loaded, NOW)
+    text = format_diagnostics(problems + more)
+    assert "'image' 'pipe.png' is not a regular file" in text
+    assert "did you mean" not in text
 
 
 @pytest.mark.parametrize("url, message", [
