@@ -196,6 +196,9 @@ class _Planner:
         self.seen: dict[tuple[str, str, str], int] = {}
         self.badge_names = {str(n).casefold(): b for b, r in site.badges.items()
                             for n in _texts(r.data.get("name"))}
+        # learner slugs and file names in use, with those this import adds (one set that
+        # grows: made again per row, 100,000 new learners took hours)
+        self.taken_names = site.taken_learner_names()
 
     def error(self, line: int, message: str, hint: str = "") -> None:
         self.plan.problems.append(Diagnostic(self.plan.display, line, message, hint))
@@ -241,10 +244,10 @@ class _Planner:
                            f"{self.plan.new_learner_lines[known]}) and {name!r}")
                 return None
             return known
-        if slug and (not is_slug(slug) or slug in self.site.taken_learner_names()):
+        if slug and (not is_slug(slug) or slug in self.taken_names):
             self.error(line, f"'{slug}' cannot be a new learner's slug" + (
                        " (a learner file has that name)" if is_slug(slug) else ""),
-                       f"for example '{unique_slug(slug, self.site.taken_learner_names())}'")
+                       f"for example '{unique_slug(slug, self.taken_names)}'")
             return None
         if not email or not name:
             self.error(line, unknown("learner", slug, self.site.learners) if slug
@@ -260,8 +263,8 @@ class _Planner:
             self.error(line, f"zichtbaarheid/visibility must be openbaar/public, "
                        f"onvermeld/unlisted or privé/private, not {cells['visibility']!r}")
             return None
-        taken = self.site.taken_learner_names() | set(self.plan.learners)
-        new_slug = slug or unique_slug(name, taken)
+        new_slug = slug or unique_slug(name, self.taken_names)
+        self.taken_names.add(new_slug)
         values: dict[str, Any] = {"name": name, "identifier": email}
         if visibility:
             values["visibility"] = visibility
@@ -308,6 +311,9 @@ class _Planner:
         for url in evidence:
             if problem := url_problem(url):
                 self.error(line, f"bewijs/evidence {url!r} is not a usable URL: {problem}")
+            elif problem := text_problem(url, "bewijs/evidence", single_line=True,
+                                         contacts=self.site.contacts):
+                self.error(line, problem)  # (an address in it would be published)
         if not (learner and badge and issued) or any(p.line == line
                                                      for p in self.plan.problems):
             return

@@ -450,6 +450,7 @@ def new_award(content: Path, today: date, *, learner: str | None = None,
     for url in evidence or []:
         if problem := url_problem(url):
             raise UsageError(f"--evidence {url!r} is not a usable URL: {problem}")
+        _checked(url, "--evidence", single_line=True, contacts=site.contacts)
     for other in site.awards.values():
         if award_key(other) == (learner, badge, day.isoformat()):
             raise UsageError(f"'{learner}' already has '{badge}' issued on {day.isoformat()} "

@@ -188,6 +188,9 @@ def test_comma_separator_iso_dates_and_english_columns(demo: Path) -> None:
                           "'06-12345678', which would be published"),
     (b"naam;email;badge;datum\nJan jan.prive@example.com;jan@example.org;lassen-basis;"
      b"1-2-2023\n", ":2: error: naam/name holds the e-mail address 'jan.prive@example.com'"),
+    (b"email;badge;datum;bewijs\nfatima.elamrani@example.org;lassen-basis;1-2-2023;"
+     b"https://example.org/?user=anouk.dijkstra%40example.org\n",
+     ":2: error: bewijs/evidence holds a learner's identifier (e-mail address)"),
 ])
 def test_bad_files_and_rows(demo: Path, tmp_path: Path, data: bytes, message: str) -> None:
     csv_path = tmp_path / "in.csv"
