@@ -7,6 +7,7 @@ DID methods: did:web (digest §D.1) and did:key for Ed25519 (§D.3).
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -95,7 +96,8 @@ class Resolver:
         try:
             with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
                 data = response.read(MAX_DOCUMENT_BYTES + 1)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            # (InvalidURL, a space in the host say, is an HTTPException, not a ValueError)
             raise ResolveError(f"cannot fetch {url}: {getattr(exc, 'reason', exc)}") from None
         if len(data) > MAX_DOCUMENT_BYTES:
             raise ResolveError(f"{url} is larger than {MAX_DOCUMENT_BYTES:,} bytes")

@@ -8,6 +8,8 @@ Every check is reported — signature, key, issuer, dates, status — with the r
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -422,10 +424,12 @@ def verify_input(item: str, resolver: Resolver, now: datetime) -> list[Report]:
         if item.startswith(("http://", "https://")):
             data = resolver.fetch(item)
         else:
-            path = Path(item)
-            if path.stat().st_size > 20_000_000:
+            data = _read_file(Path(item))
+            if data is None:
+                return [_failed(item, "unknown", "not a regular file (a folder, device or "
+                                                 "pipe); give a credential or badge file")]
+            if len(data) > _MAX_FILE_BYTES:
                 return [_failed(item, "unknown", "file is larger than 20 MB")]
-            data = path.read_bytes()
     except (ResolveError, OSError) as exc:
         return [_failed(item, "unknown", f"cannot read it: {getattr(exc, 'strerror', None) or exc}")]
     try:
@@ -436,6 +440,19 @@ def verify_input(item: str, resolver: Resolver, now: datetime) -> list[Report]:
         # a value of a type no check expected (a list where a text belongs) in the document
         # or in what it links to: a failed verification, not a crash
         return [_failed(item, "unknown", f"malformed document: {_short(exc)}")]
+
+
+_MAX_FILE_BYTES = 20_000_000
+
+
+def _read_file(path: "Path") -> bytes | None:
+    """A regular file's bytes (at most one more than the limit), or None for anything else:
+    /dev/zero or a pipe would be read without end."""
+    with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)
+              ) as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        return handle.read(_MAX_FILE_BYTES + 1)
 
 
 def now_utc() -> datetime:

@@ -228,3 +228,14 @@ def test_a_malformed_did_document_fails_verification(site: Path, tmp_path: Path,
     for name in ("a/wp-0001/credential.json", "a/wp-0001/credential.jwt"):
         text = only(site / name, copy).format()
         assert "INVALID" in text and "internal error" not in text
+
+
+@pytest.mark.parametrize("item", ["/dev/zero", "fifo", "http://a b/"])
+def test_endless_files_and_unusable_urls_are_failed_checks(tmp_path: Path, item: str) -> None:
+    import os
+    if item == "fifo":
+        item = str(tmp_path / "fifo")
+        os.mkfifo(item)  # (opened without waiting for a writer)
+    reports = verify_input(item, Resolver(allow_network=True), NOW)
+    assert len(reports) == 1 and not reports[0].valid
+    assert reports[0].checks[0].name == "format"
