@@ -272,6 +272,9 @@ def check_output_folder(output: Path, content: Path) -> None:
         raise UsageError(f"the output folder {output} {where} the content folder {content}: "
                          "a build replaces everything in its output folder\n  hint: build "
                          "into a folder of its own, e.g. --output output")
+    if os.path.lexists(output) and not output.is_symlink() and not output.is_dir():
+        raise UsageError(f"the output path {output} is a file, not a folder\n  hint: give "
+                         "a folder for the built site, e.g. --output output")
     if not output.is_dir() or output.is_symlink():
         return  # absent (made by the build), or refused by Staging with its own message
     try:

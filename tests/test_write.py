@@ -356,6 +356,14 @@ def test_a_folder_of_the_users_is_never_taken_for_an_output(tmp_path: Path) -> N
         write.check_output_folder(theirs, content)
 
 
+def test_a_file_given_as_the_output_folder_is_a_usage_error(tmp_path: Path) -> None:
+    content = _content(tmp_path)
+    (tmp_path / "site.zip").write_bytes(b"PK")
+    with pytest.raises(UsageError, match="is a file, not a folder"):
+        write.check_output_folder(tmp_path / "site.zip", content)
+    assert (tmp_path / "site.zip").read_bytes() == b"PK"
+
+
 def test_an_empty_absent_or_earlier_rugzak_output_is_accepted(tmp_path: Path) -> None:
     content = _content(tmp_path)
     write.check_output_folder(tmp_path / "absent", content)
