@@ -42,8 +42,9 @@ class FolderNotes:
     changes: dict[str, tuple[int, int] | None] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
 
-    def note(self, path: str, info: os.stat_result) -> None:
-        self.changes[path] = settled_times(info.st_mtime_ns, info.st_ctime_ns)
+    def note(self, path: str, mtime: int, ctime: int) -> None:
+        """Keep a folder's times (taken before it was listed), or unknown if too young."""
+        self.changes[path] = settled_times(mtime, ctime)
 
     def rows(self) -> Iterator[FolderRow]:
         for path, times in self.changes.items():
@@ -103,7 +104,7 @@ def strays_by_times(output: Path, expected: PathSet, index: UnitIndex,
                 notes.gone.add(path)
                 continue
             # times taken before the listing: a later change shows
-            notes.changes[path] = settled_times(mtime, ctime)
+            notes.note(path, mtime, ctime)
             _list_changed(output, path, expected, index, strays, notes)
     except (sqlite3.Error, UnicodeError):
         return None  # (a damaged index costs a listing, nothing else)
@@ -173,13 +174,14 @@ def _list_changed(output: Path, folder: str, expected: PathSet, index: UnitIndex
                 continue
             if index.knows_folder(relative + "/"):
                 continue
-            notes.note(relative + "/", entry.stat(follow_symlinks=False))
+            info = entry.stat(follow_symlinks=False)
+            notes.note(relative + "/", info.st_mtime_ns, info.st_ctime_ns)
             stamps: list[FolderStamp] = []
             for path, regular in walk_files(output, relative + "/", stamps):
                 check_path(path, regular, expected, strays)
-            for path, mtime, ctime in stamp_rows(stamps):
-                notes.changes[path] = (mtime, ctime) if mtime is not None and \
-                    ctime is not None else None
+            for line in stamps:
+                mtime, ctime, path = line.split(" ", 2)
+                notes.note(path, int(mtime), int(ctime))
 
 
 class FolderWatch:

