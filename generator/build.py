@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +20,7 @@ from generator.did import site_did
 from generator.errors import ContentError, Diagnostic
 from generator.folder_times import FolderWatch
 from generator.guard import OutputGuard
+from generator.intact import IntactCheck
 from generator.keys import Keyring, find_private_key_material
 from generator.load import stream_content
 from generator.model import AwardDraft, Site, build_site, draft_award, missing_completions
@@ -193,23 +195,22 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
             inputs, content, (content.parent / "themes", BUILTIN_THEMES), keyring, options))
         if timer.run("check", lambda: _unchanged(index, inputs, now, output, workers, report)):
             return report
-    site = load_site(content, now, base_url, report, cache, index_folder)
-    return_free_memory()  # what loading freed (tens of MB on a large site) goes back
     try:
-        theme = resolve_theme(site.theme, content.parent / "themes")
-    except ValueError as exc:
-        raise ContentError([Diagnostic(str(content / "site.yaml"), 0, str(exc))]) from None
-    renderer = Renderer(site, theme, csp_script_hashes, _bytecode_cache(index_folder))
-    template_problems = check_templates(renderer.envs[site.default_language])
-    if template_problems:
-        raise ContentError(template_problems)
-    report.warnings = site_warnings(site)
-    report.counts = {"issuers": len(site.issuers), "badges": len(site.badges),
-                     "learners": len(site.learners), "awards": len(site.awards)}
-    try:
-        with Staging(output, incremental=index is not None) as staging:
+        with ExitStack() as held:
+            # A warm build over a previous output holds it from here on, and checks that
+            # output's files beside loading (see generator/intact.py).
+            staging, intact = _hold_previous(held, output, index, workers)
+            site = load_site(content, now, base_url, report, cache, index_folder)
+            return_free_memory()  # what loading freed (tens of MB on a large site) goes back
+            renderer = _renderer(site, content, csp_script_hashes, index_folder)
+            report.warnings = site_warnings(site)
+            report.counts = {"issuers": len(site.issuers), "badges": len(site.badges),
+                             "learners": len(site.learners), "awards": len(site.awards)}
+            if staging is None:
+                staging = held.enter_context(Staging(output, incremental=index is not None))
+            damaged = timer.run("check", intact.damaged) if intact is not None else None
             _build_into(staging, site, renderer, keyring, cache, workers, timer, on_unit,
-                        report, index, inputs)
+                        report, index, inputs, damaged)
     except RenderError as exc:
         where, _, message = str(exc).partition(": error: ")
         raise ContentError([Diagnostic(where, 0, message or str(exc))]) from None
@@ -244,6 +245,33 @@ def _unchanged(index: UnitIndex, inputs: InputDigest, now: datetime, output: Pat
     return True
 
 
+def _hold_previous(held: ExitStack, output: Path, index: UnitIndex | None, workers: int
+                   ) -> tuple[Staging | None, IntactCheck | None]:
+    """For a warm build over a previous output: the staging folder (which holds the output
+    until the commit) and the check of the previous build's files, started now."""
+    if index is None or not output.is_dir() or output.is_symlink():
+        return None, None
+    staging = held.enter_context(Staging(output, incremental=True))
+    if staging.previous is None or workers < 2:
+        return staging, None
+    # one process fewer than the workers: loading keeps the parent busy meanwhile
+    return staging, held.enter_context(IntactCheck(index, staging.previous, workers - 1))
+
+
+def _renderer(site: Site, content: Path, csp_script_hashes: tuple[str, ...],
+              index_folder: Path | None) -> Renderer:
+    """The site's renderer, once its theme and templates proved usable."""
+    try:
+        theme = resolve_theme(site.theme, content.parent / "themes")
+    except ValueError as exc:
+        raise ContentError([Diagnostic(str(content / "site.yaml"), 0, str(exc))]) from None
+    renderer = Renderer(site, theme, csp_script_hashes, _bytecode_cache(index_folder))
+    template_problems = check_templates(renderer.envs[site.default_language])
+    if template_problems:
+        raise ContentError(template_problems)
+    return renderer
+
+
 def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
     if folder is None:
         return None
@@ -257,8 +285,10 @@ def _bytecode_cache(folder: Path | None) -> jinja2.BytecodeCache | None:
 def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyring,
                 cache: SignatureCache | None, workers: int, timer: _Timer,
                 on_unit: Callable[[int, int], None] | None, report: BuildReport,
-                index: UnitIndex | None, inputs: InputDigest | None = None) -> None:
-    """Every stage after the model, into `staging`; commits it when nothing was refused."""
+                index: UnitIndex | None, inputs: InputDigest | None = None,
+                damaged: frozenset[str] | None = None) -> None:
+    """Every stage after the model, into `staging`; commits it when nothing was refused.
+    `damaged`: the previous build's units whose files changed, when that was checked."""
     guard_print = guard_fingerprint(site, keyring)
     previous = staging.previous
     if index is not None:
@@ -269,7 +299,7 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
         site_fingerprint(site, renderer.theme, keyring,
                          renderer.csp_script_hashes) if index else b"",
         index is not None and index.guard != guard_print,
-        RealFolders(previous) if previous is not None else None)
+        RealFolders(previous) if previous is not None else None, damaged)
     total: UnitResult = timer.run("site", lambda: _site_files(context))  # type: ignore[assignment]
     previews.clear_caches()
     sitemap = SitemapPaths()

@@ -284,13 +284,13 @@ class UnitIndex:
             return None
         return (row[0], row[1]) if row and row[0] is not None else None
 
-    def entries_between(self, first: int, last: int) -> list[str]:
-        """The stored entries of the previous build's units in a span of row numbers."""
+    def units_between(self, first: int, last: int) -> list[tuple[str, str]]:
+        """The keys and stored entries of the previous build's units in a span of row
+        numbers."""
         try:
             reader = self._read()
-            return [text for text, in reader.execute(
-                "SELECT entry FROM units WHERE rowid BETWEEN ? AND ?", (first, last))] \
-                if reader else []
+            return reader.execute("SELECT key, entry FROM units WHERE rowid BETWEEN ? AND ?",
+                                  (first, last)).fetchall() if reader else []
         except sqlite3.Error:
             return []
 

@@ -56,6 +56,9 @@ class BuildContext:
     base_print: bytes = b""
     rescan: bool = False
     real_folders: RealFolders | None = None  # the previous output's, checked (per process)
+    # units of the previous build whose files changed, when checked beforehand (else each
+    # unit checks its own files)
+    damaged: frozenset[str] | None = None
 
 
 @dataclass
@@ -127,8 +130,10 @@ def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult
     if found is None or previous is None:
         return False
     entry, stored = found
-    if entry.fingerprint != fingerprint or not unchanged_files(entry, previous,
-                                                               context.real_folders):
+    if entry.fingerprint != fingerprint:
+        return False
+    if key in context.damaged if context.damaged is not None else \
+            not unchanged_files(entry, previous, context.real_folders):
         return False
     if context.rescan:  # the guard knows new identifiers: check the old files again
         for path, _, _ in entry.files:

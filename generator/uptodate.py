@@ -332,7 +332,7 @@ def _check_units(context: tuple[UnitIndex, Path], span: tuple[int, int]
     keys = array("q")
     count = 0
     folders = RealFolders(output)
-    for text in index.entries_between(*span):
+    for _, text in index.units_between(*span):
         try:
             entry = UnitEntry.from_json(text)
         except (ValueError, TypeError):

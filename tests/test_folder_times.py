@@ -241,15 +241,16 @@ def test_a_damaged_index_costs_a_listing_and_nothing_else(
     assert tree(out) == cold(site, keyring, tmp_path / "cold")
 
 
+@pytest.mark.parametrize("workers", [1, 2])  # 2: the files are checked beside loading
 def test_an_award_folder_moved_away_and_linked_back_is_made_again(
-        warm, keyring, tmp_path: Path) -> None:
+        warm, keyring, tmp_path: Path, workers: int) -> None:
     site, cache, out = warm
     outside = tmp_path / "elsewhere"
     (out / "a/wp-0002").rename(outside)  # its files look unchanged through the link
     (out / "a/wp-0002").symlink_to(outside)
     kept = sorted(p.name for p in outside.iterdir())
     _award_changed(site)
-    build(site, out, None, keyring, NOW, index_folder=cache)
+    build(site, out, None, keyring, NOW, index_folder=cache, workers=workers)
     assert sorted(p.name for p in outside.iterdir()) == kept
     assert tree(out) == cold(site, keyring, tmp_path / "cold")
 

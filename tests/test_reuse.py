@@ -72,15 +72,16 @@ def test_changing_one_award_makes_only_that_award_again(site: Path, tmp_path: Pa
     assert tree(out) == tree(tmp_path / "cold")
 
 
+@pytest.mark.parametrize("workers", [1, 2])  # 2: the files are checked beside loading
 def test_a_hand_edited_or_deleted_output_file_is_made_again(site: Path, tmp_path: Path,
-                                                            keyring) -> None:
+                                                            keyring, workers: int) -> None:
     cache, out = tmp_path / "cache", tmp_path / "out"
     build(site, out, None, keyring, NOW, index_folder=cache)
     page = out / "a/wp-0001/index.html"
     original = page.read_bytes()
     page.write_bytes(b"defaced")
     (out / "a/wp-0002/qr.png").unlink()
-    report = build(site, out, None, keyring, NOW, index_folder=cache)
+    report = build(site, out, None, keyring, NOW, index_folder=cache, workers=workers)
     assert page.read_bytes() == original
     assert (out / "a/wp-0002/qr.png").is_file()
     assert report.reused == 3

@@ -1,0 +1,82 @@
+"""The previous build's files, checked beside loading (generator/intact.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import make_site
+from generator.build import build
+from generator.intact import IntactCheck, damaged_units
+from generator.reuse import UnitIndex, index_path
+
+NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def built(tmp_path: Path, keyring) -> tuple[Path, Path, UnitIndex]:
+    site, cache, out = make_site(tmp_path), tmp_path / "cache", tmp_path / "out"
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    return site, out, UnitIndex(index_path(cache, out))
+
+
+def keys(index: UnitIndex) -> list[str]:
+    span = index.row_span()
+    assert span is not None
+    return [key for key, _ in index.units_between(*span)]
+
+
+def test_an_untouched_output_has_no_damaged_unit(built) -> None:
+    _, out, index = built
+    assert {"award:wp-0001", "award:wp-0002"} <= set(keys(index))
+    with IntactCheck(index, out, 2) as check:
+        assert check.damaged() == frozenset()
+
+
+def test_edited_deleted_and_linked_files_damage_their_unit_only(built, tmp_path: Path) -> None:
+    _, out, index = built
+    page = out / "a/wp-0001/index.html"
+    page.write_bytes(page.read_bytes() + b" ")  # same folder, one byte more
+    (out / "en/a/wp-0002/index.html").unlink()
+    outside = tmp_path / "elsewhere"
+    (out / "p").rename(outside)  # the profiles' folder, moved away and linked back
+    (out / "p").symlink_to(outside)
+    profiles = {key for key in keys(index) if key.startswith("profile:")}
+    assert profiles
+    with IntactCheck(index, out, 1) as check:
+        assert check.damaged() == {"award:wp-0001", "award:wp-0002", *profiles}
+
+
+def test_a_span_is_checked_in_the_calling_process_too(built) -> None:
+    _, out, index = built
+    (out / "assertions/wp-0002.json").write_text("{}")
+    span = index.row_span()
+    assert damaged_units(index, out, span) == ["award:wp-0002"]
+
+
+def test_an_unreadable_entry_leaves_each_unit_to_check_its_own_files(built) -> None:
+    _, out, index = built
+    with sqlite3.connect(index.path) as db:
+        db.execute("UPDATE units SET entry = 'not json' WHERE key = 'award:wp-0001'")
+    with IntactCheck(index, out, 1) as check:
+        assert check.damaged() is None
+
+
+def test_without_a_previous_index_there_is_nothing_to_check(tmp_path: Path) -> None:
+    index = UnitIndex(tmp_path / "none.sqlite")
+    check = IntactCheck(index, tmp_path, 1)
+    assert check.damaged() is None
+
+
+def test_a_warm_build_with_workers_trusts_the_check_and_remakes_what_it_found(
+        built, keyring, tmp_path: Path) -> None:
+    site, out, _ = built
+    page = out / "a/wp-0001/index.html"
+    original = page.read_bytes()
+    page.write_bytes(b"defaced")
+    report = build(site, out, None, keyring, NOW, index_folder=tmp_path / "cache", workers=2)
+    assert page.read_bytes() == original
+    assert report.reused >= 2  # the other award and the profiles were kept
