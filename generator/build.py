@@ -29,15 +29,15 @@ from generator.record_cache import CleanFiles, stamp_of
 from generator.jsonld import UndefinedTermError
 from generator.reuse import (RealFolders, UnitIndex, guard_fingerprint, index_path,
                              site_fingerprint)
-from generator.render import (RenderError, Renderer, SitemapPaths, awards_by_learner,
-                              render_site_files, render_sitemaps)
+from generator.render import (RenderError, Renderer, SitemapPaths, render_site_files,
+                              render_sitemaps)
 from generator.scaffold import HostPaths, host_files
 from generator.sign import SignatureCache
 from generator.theme import BUILTIN_THEMES, check_templates, resolve_theme
 from generator.uptodate import (BuildStamp, InputDigest, build_inputs, matching_stamp,
                                 output_unchanged, time_window)
-from generator.units import (BuildContext, UnitResult, award_unit, guard_files, profile_unit,
-                             write_files)
+from generator.units import (BuildContext, UnitResult, award_unit, by_learner, guard_files,
+                             profile_unit, write_files)
 from generator.validate import validate_content
 from generator.write import (KeysInOutput, OutputFile, PathSet, Staging, check_output_folder,
                              held_output)
@@ -254,8 +254,8 @@ def _hold_previous(held: ExitStack, output: Path, index: UnitIndex | None, worke
     staging = held.enter_context(Staging(output, incremental=True))
     if staging.previous is None or workers < 2:
         return staging, None
-    # one process fewer than the workers: loading keeps the parent busy meanwhile
-    return staging, held.enter_context(IntactCheck(index, staging.previous, workers - 1))
+    # as many processes as workers, beside the parent: the check takes longer than loading
+    return staging, held.enter_context(IntactCheck(index, staging.previous, workers))
 
 
 def _renderer(site: Site, content: Path, csp_script_hashes: tuple[str, ...],
@@ -295,11 +295,12 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
         index.start(guard_print)
     context = BuildContext(
         site, keyring, site_did(site.base_url), cache, renderer, OutputGuard(site, keyring),
-        staging, keyring.site_secret, awards_by_learner(site), index, previous,
+        staging, keyring.site_secret, by_learner(site), index, previous,
         site_fingerprint(site, renderer.theme, keyring,
                          renderer.csp_script_hashes) if index else b"",
         index is not None and index.guard != guard_print,
-        RealFolders(previous) if previous is not None else None, damaged)
+        RealFolders(previous) if previous is not None else None, damaged,
+        bytearray(32 * len(site.awards)) if index is not None else bytearray())
     total: UnitResult = timer.run("site", lambda: _site_files(context))  # type: ignore[assignment]
     previews.clear_caches()
     sitemap = SitemapPaths()
@@ -313,7 +314,9 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
     def run_units(unit: Callable[[BuildContext, int], UnitResult],
                   indexes: Sequence[int]) -> None:
         nonlocal done, recorded
-        for result in imap_ordered(unit, indexes, context, workers):
+        for position, result in zip(indexes, imap_ordered(unit, indexes, context, workers)):
+            if result.award_print:  # for the profiles' fingerprints
+                context.award_prints[32 * position:32 * position + 32] = result.award_print
             if index is not None:
                 for key, entry in result.entries:
                     index.record(key, entry)

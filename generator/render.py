@@ -160,15 +160,6 @@ def profile_pages(site: Site, learner: Learner, awards: list[Award],
     return found
 
 
-def awards_by_learner(site: Site) -> dict[str, list[Award]]:
-    """Each learner's awards, newest first (the order of their profile page)."""
-    mine: dict[str, list[Award]] = {}
-    for award in site.awards:
-        mine.setdefault(award.learner.slug, []).append(award)
-    return {slug: sorted(awards, key=lambda a: (a.issued, a.id), reverse=True)
-            for slug, awards in mine.items()}
-
-
 class Renderer:
     """Holds one Jinja environment per language, created and checked once per build."""
 

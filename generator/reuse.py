@@ -37,24 +37,29 @@ from generator.model import Award, Learner, Site
 from generator.theme import Theme
 from generator.write import RealFolders
 
-INDEX_FORMAT = "rugzak-units-1"
+INDEX_FORMAT = "rugzak-units-2"
 
 
 @dataclass(frozen=True)
 class UnitEntry:
-    """What one unit wrote: its fingerprint, files as (path, size, mtime_ns), sitemap paths."""
+    """What one unit wrote: its fingerprint, files as (path, size, mtime_ns), sitemap paths,
+    and the host-rule keys of its files (see `scaffold.host_rule_key`: kept, so a unit whose
+    files are kept does not derive them again)."""
 
     fingerprint: str
     files: tuple[tuple[str, int, int], ...]
     listed: tuple[str, ...]
+    hosts: tuple[str, ...] = ()
 
     def to_json(self) -> str:
-        return json.dumps([self.fingerprint, self.files, self.listed], separators=(",", ":"))
+        return json.dumps([self.fingerprint, self.files, self.listed, self.hosts],
+                          separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> "UnitEntry":
-        fingerprint, files, listed = json.loads(text)
-        return cls(fingerprint, tuple((p, s, m) for p, s, m in files), tuple(listed))
+        fingerprint, files, listed, hosts = json.loads(text)
+        return cls(fingerprint, tuple((p, s, m) for p, s, m in files), tuple(listed),
+                   tuple(hosts))
 
 
 class Fingerprinter:
@@ -220,9 +225,10 @@ def award_fingerprint(base: bytes, prints: Fingerprinter, award: Award) -> str:
 
 
 def profile_fingerprint(base: bytes, prints: Fingerprinter, learner: Learner,
-                        awards: list[Award]) -> str:
-    return hashlib.sha256(base + b"profile" + prints.of(learner)
-                          + prints.of(tuple(awards))).hexdigest()
+                        award_prints: bytes) -> str:
+    """A profile's fingerprint from its learner and its awards' fingerprints (raw, in the
+    profile's order): each award was hashed for its own unit already."""
+    return hashlib.sha256(base + b"profile" + prints.of(learner) + award_prints).hexdigest()
 
 
 def index_path(cache_folder: Path, output: Path) -> Path:

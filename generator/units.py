@@ -23,7 +23,7 @@ from generator.errors import Diagnostic
 from generator.guard import OutputGuard
 from generator.jsonld import UndefinedTermError
 from generator.keys import Keyring
-from generator.model import Award, Learner, Site
+from generator.model import Learner, Site
 from generator.render import (Page, RenderError, Renderer, award_pages, json_bytes,
                               profile_pages)
 from generator.reuse import (Fingerprinter, UnitEntry, UnitIndex, award_fingerprint,
@@ -48,7 +48,8 @@ class BuildContext:
     guard: OutputGuard
     staging: Staging
     site_secret: bytes
-    by_learner: dict[str, list[Award]]
+    # each learner's awards as positions in `site.awards`, newest first (see `by_learner`)
+    by_learner: dict[str, array]
     # warm rebuilds (see generator/reuse.py): the unit index, the previous output folder, the
     # site-wide fingerprint, and whether reused files must pass the guard again
     index: UnitIndex | None = None
@@ -59,6 +60,9 @@ class BuildContext:
     # units of the previous build whose files changed, when checked beforehand (else each
     # unit checks its own files)
     damaged: frozenset[str] | None = None
+    # every award's fingerprint (32 bytes at its position), filled in by the parent as the
+    # award units finish: the profiles, run after them, are fingerprinted from these
+    award_prints: bytearray = field(default_factory=bytearray)
 
 
 @dataclass
@@ -74,6 +78,7 @@ class UnitResult:
     # (unit key, entry as JSON) for the unit index, and the path keys of the entries' files
     # (see write.path_key); taken out by the parent, never accumulated
     entries: list[tuple[str, str]] = field(default_factory=list)
+    award_print: bytes = b""  # an award unit's fingerprint, raw (for its learner's profile)
     path_keys: array = field(default_factory=lambda: array("q"))
     written: list[tuple[str, int, int]] = field(default_factory=list)
 
@@ -96,6 +101,19 @@ class _Clock:
         now = time.perf_counter()
         self.result.seconds[stage] = self.result.seconds.get(stage, 0.0) + now - self.last
         self.last = now
+
+
+def by_learner(site: Site) -> dict[str, array]:
+    """Each learner's awards as positions in `site.awards`, newest first (the order of
+    their profile page); positions, not the awards: a fraction of the memory, which every
+    worker inherits."""
+    mine: dict[str, list[int]] = {}
+    for position, award in enumerate(site.awards):
+        mine.setdefault(award.learner.slug, []).append(position)
+    awards = site.awards
+    return {slug: array("I", sorted(positions, key=lambda at: (awards[at].issued,
+                                                               awards[at].id), reverse=True))
+            for slug, positions in mine.items()}
 
 
 def guard_files(context: BuildContext, files: list[OutputFile], result: UnitResult
@@ -145,8 +163,7 @@ def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult
                 return False  # made again, so the guard reports it where it is made
     result.files += len(entry.files)
     result.listed += entry.listed
-    prefixes = context.site.languages[1:]
-    result.host_paths.update(host_rule_key(path, prefixes) for path, _, _ in entry.files)
+    result.host_paths.update(entry.hosts)
     result.entries.append((key, stored))  # as stored: no need to encode it again
     result.path_keys.extend(path_key(path) for path, _, _ in entry.files)
     result.reused = 1
@@ -163,7 +180,8 @@ def _publish(context: BuildContext, files: list[OutputFile], key: str, fingerpri
     clock.lap("write")
     if not result.problems and context.index is not None:
         result.entries.append((key, UnitEntry(fingerprint, tuple(result.written),
-                                              tuple(result.listed)).to_json()))
+                                              tuple(result.listed),
+                                              tuple(sorted(result.host_paths))).to_json()))
         result.path_keys.extend(path_key(path) for path, _, _ in result.written)
         result.written = []
     return result
@@ -192,6 +210,7 @@ def award_unit(context: BuildContext, index: int) -> UnitResult:
     key = f"award:{award.id}"
     fingerprint = award_fingerprint(context.base_print, _PRINTS, award) \
         if context.index is not None else ""
+    result.award_print = bytes.fromhex(fingerprint)
     if _reuse(context, key, fingerprint, result):
         clock.lap("reuse")
         return result
@@ -225,12 +244,14 @@ def profile_unit(context: BuildContext, index: int) -> UnitResult:
     """Draw, render, guard and write one learner's profile (`context.site.learners[index]`)."""
     site = context.site
     learner: Learner = site.learners[index]
-    awards = context.by_learner.get(learner.slug, [])
+    positions = context.by_learner.get(learner.slug, ())
+    awards = [site.awards[position] for position in positions]
     result = UnitResult()
     clock = _Clock(result)
     key = f"profile:{learner.slug}"
-    fingerprint = profile_fingerprint(context.base_print, _PRINTS, learner, awards) \
-        if context.index is not None else ""
+    prints = context.award_prints
+    fingerprint = profile_fingerprint(context.base_print, _PRINTS, learner, b"".join(
+        prints[32 * at:32 * at + 32] for at in positions)) if context.index is not None else ""
     if _reuse(context, key, fingerprint, result):
         clock.lap("reuse")
         return result
