@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from generator.errors import Diagnostic, display_path, shown
-from generator.record_cache import RecordCache, stamp_of
+from generator.record_cache import RecordCache, Stamp, decode, stamp_of
 
 # Kinds of record and the folder/extensions they live in.
 RECORD_FOLDERS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -73,6 +73,32 @@ class RawRecord:
     body: str | None = None
     body_line: int = 0
     root: Path | None = field(default=None, compare=False)  # the content folder
+    stamp: Stamp | None = field(default=None, compare=False)  # the file's, as it was read
+    # From the record cache, when validation left what it made of this file there: the
+    # values' text, not yet decoded (`data` stays empty until `with_values`), and that.
+    cached: tuple[str, str] | None = field(default=None, compare=False)
+
+    def with_values(self) -> RawRecord:
+        """This record with its values (decoded from the cache text if they were left there;
+        the file is parsed again should that text be damaged). Raises LoadError."""
+        if self.cached is None:
+            return self
+        try:
+            kind, data, body, body_line = decode(self.cached[0])
+            if kind != self.kind or not isinstance(data, dict):
+                raise ValueError("another kind of record")
+        except (ValueError, TypeError, KeyError):
+            try:
+                data, _, body, body_line = _parse_record(
+                    self.kind, self.path, self.root or self.path.parent, None, False)
+            except _LoadProblem as exc:
+                raise LoadError(Diagnostic(self.display, exc.line, exc.message, exc.hint)
+                                ) from None
+            except OSError as exc:
+                raise LoadError(Diagnostic(self.display, 0, f"cannot read file: "
+                                           f"{exc.strerror or exc}")) from None
+        return dataclasses.replace(self, data=data, body=body, body_line=body_line,
+                                   cached=None)
 
     @functools.cached_property
     def lines(self) -> dict[FieldPath, int]:
@@ -115,6 +141,16 @@ class LoadedContent:
     records: Iterable[RawRecord]
     special: dict[str, RawRecord] = field(default_factory=dict)  # revocations, status
     seconds: list[float] = field(default_factory=lambda: [0.0], compare=False)
+    # where validation may leave what it made of a record (see RawRecord.cached)
+    memory: RecordCache | None = field(default=None, compare=False)
+
+
+class LoadError(Exception):
+    """A record that cannot be read after all (see `RawRecord.with_values`)."""
+
+    def __init__(self, problem: Diagnostic):
+        super().__init__(problem.message)
+        self.problem = problem
 
 
 class _LoadProblem(Exception):
@@ -417,7 +453,13 @@ def load_content(root: Path, cache_folder: Path | None = None
     With `cache_folder`, records whose files did not change since the last load are taken
     from there instead of being parsed again (see generator/record_cache.py)."""
     loaded, problems = stream_content(root, cache_folder)
-    return dataclasses.replace(loaded, records=tuple(loaded.records)), problems
+    records = []
+    for record in loaded.records:  # every record with its values: callers read them
+        try:
+            records.append(record.with_values())
+        except LoadError as exc:
+            problems.append(exc.problem)
+    return dataclasses.replace(loaded, records=tuple(records), memory=None), problems
 
 
 def stream_content(root: Path, cache_folder: Path | None = None
@@ -449,11 +491,15 @@ def stream_content(root: Path, cache_folder: Path | None = None
             info = os.stat(path)  # (not opened: a named pipe would block)
             _refuse_irregular(info.st_mode)
             current = stamp_of(info)
-            known = remembered.get(path, current)
+            found = remembered.fetch(path, current)
+            if found is not None and found[1] is not None:  # decoded when needed (rarely)
+                return RawRecord(kind, path.stem, path, display_path(path, root), {}, None,
+                                 None, 0, root, current, (found[0], found[1]))
+            known = _decoded_row(found[0]) if found is not None else None
             if known is not None and known[0] == kind:
                 return RawRecord(kind, path.stem, path, display_path(path, root), known[1],
-                                 None, known[2], known[3], root)
-            record = _load_record(kind, path, root, links)
+                                 None, known[2], known[3], root, current)
+            record = dataclasses.replace(_load_record(kind, path, root, links), stamp=current)
             remembered.put(path, current, (kind, record.data, record.body, record.body_line))
             return record
         except _LoadProblem as exc:
@@ -494,4 +540,12 @@ def stream_content(root: Path, cache_folder: Path | None = None
         remembered.save()
         seconds[0] += time.perf_counter() - began
 
-    return LoadedContent(root, site, records(), special, seconds), problems
+    return LoadedContent(root, site, records(), special, seconds, remembered), problems
+
+
+def _decoded_row(text: str) -> Any | None:
+    """A record cache row's values (see `RecordCache.put`), or None when damaged."""
+    try:
+        return decode(text)
+    except (ValueError, TypeError, KeyError):
+        return None  # the file is parsed again and the row replaced

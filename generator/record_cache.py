@@ -36,7 +36,9 @@ _SCHEMA = ("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NO
            "CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, stamp TEXT NOT NULL, "
            "value TEXT NOT NULL) WITHOUT ROWID;"
            "CREATE TABLE IF NOT EXISTS clean (path TEXT PRIMARY KEY, stamp TEXT NOT NULL) "
-           "WITHOUT ROWID;")
+           "WITHOUT ROWID;"
+           "CREATE TABLE IF NOT EXISTS cleaned (path TEXT PRIMARY KEY, stamp TEXT NOT NULL, "
+           "value TEXT NOT NULL) WITHOUT ROWID;")
 
 
 def stamp(path: Path) -> Stamp:
@@ -87,6 +89,7 @@ def _connect(path: Path) -> sqlite3.Connection | None:
                 db.execute("BEGIN IMMEDIATE")
                 db.execute("DELETE FROM records")
                 db.execute("DELETE FROM clean")
+                db.execute("DELETE FROM cleaned")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('code', ?)", (code_digest(),))
                 db.execute("COMMIT")
             return db
@@ -109,7 +112,8 @@ def _connect(path: Path) -> sqlite3.Connection | None:
 
 
 class RecordCache:
-    """Values of unchanged record files from earlier loads of the same content folder.
+    """Values of unchanged record files from earlier loads of the same content folder, and
+    beside them what validation made of a record (`put_cleaned`, see validate.py).
 
     Any database problem (locked by another build, damaged, a full disk) turns the cache off
     for this load: it only saves time."""
@@ -118,6 +122,7 @@ class RecordCache:
         self.path = _database(folder, root)
         self._db: sqlite3.Connection | None = None
         self._pending: list[tuple[str, str, str]] = []
+        self._cleaned: list[tuple[str, str, str]] = []
         self._parked = False  # whether rows wait in the temporary table `pending`
         # hashes of the paths asked for that have (or will have) a row: what is not among
         # them when the table has more rows is a file that is gone, whose row is dropped
@@ -133,6 +138,15 @@ class RecordCache:
 
     def get(self, path: Path, current: Stamp) -> Any | None:
         """What `put` stored for this file when it had the stamp `current`, or None."""
+        found = self.fetch(path, current)
+        try:
+            return None if found is None else decode(found[0])
+        except (ValueError, TypeError, KeyError):
+            return None  # a damaged row: the file is parsed again and the row replaced
+
+    def fetch(self, path: Path, current: Stamp) -> tuple[str, str | None] | None:
+        """What `put` and `put_cleaned` stored for this file when it had the stamp
+        `current`, as text (see `decode`), or None."""
         key = _key(path)
         if self._db is None or key is None:
             return None
@@ -143,17 +157,19 @@ class RecordCache:
             self._kept.add(hash(key))
             if row[1] != _stamp_text(current):
                 return None
-            return decode(row[2])
-        except (sqlite3.Error, ValueError, TypeError, KeyError):
-            return None  # a damaged row: the file is parsed again and the row replaced
+            return row[2], row[3]
+        except sqlite3.Error:
+            return None
 
-    def _row(self, key: str) -> tuple[str, str, str] | None:
+    def _row(self, key: str) -> tuple[str, str, str, str | None] | None:
         """The row of `key`, read by moving forward through the table in path order."""
         if self._rows is None or key < self._last:
             if self._rows is not None:
                 self._rows.close()
             self._rows = self._db.execute(  # type: ignore[union-attr]
-                "SELECT path, stamp, value FROM records WHERE path >= ? ORDER BY path", (key,))
+                "SELECT r.path, r.stamp, r.value, c.value FROM records AS r LEFT JOIN "
+                "cleaned AS c ON c.path = r.path AND c.stamp = r.stamp WHERE r.path >= ? "
+                "ORDER BY r.path", (key,))
             self._ahead = self._rows.fetchone()
         self._last = key
         while self._ahead is not None and self._ahead[0] < key:
@@ -176,21 +192,34 @@ class RecordCache:
         if len(self._pending) >= _PARK_ROWS:
             self._park()
 
+    def put_cleaned(self, path: Path, current: Stamp, text: str) -> None:
+        """Remember, beside the file's values, what validation made of them (`text`, made by
+        the caller with `encode`); dropped with the file's row or when the file changes."""
+        key = _key(path)
+        if self._db is None or key is None or self._now - max(current[1], current[2]) \
+                <= _RACY_NS:
+            return
+        self._cleaned.append((key, _stamp_text(current), text))
+        if len(self._cleaned) >= _PARK_ROWS:
+            self._park()
+
     def _park(self) -> None:
         """Move the rows made so far into a temporary table until `save`. Held in a list,
         the rows of a cold build (JSON of every record: ~60 MB at 100,000 awards) would add
         to the build's peak memory — which forked workers inherit. (Not straight into
         `records`: that table is being read with an open cursor.)"""
         try:
-            self._db.execute(  # type: ignore[union-attr]
-                "CREATE TEMP TABLE IF NOT EXISTS pending (path TEXT PRIMARY KEY, "
-                "stamp TEXT NOT NULL, value TEXT NOT NULL) WITHOUT ROWID")
-            self._db.executemany(  # type: ignore[union-attr]
-                "INSERT OR REPLACE INTO temp.pending VALUES (?, ?, ?)", self._pending)
+            for table, rows in (("pending", self._pending), ("pending_cleaned", self._cleaned)):
+                self._db.execute(  # type: ignore[union-attr]
+                    f"CREATE TEMP TABLE IF NOT EXISTS {table} (path TEXT PRIMARY KEY, "
+                    "stamp TEXT NOT NULL, value TEXT NOT NULL) WITHOUT ROWID")
+                self._db.executemany(  # type: ignore[union-attr]
+                    f"INSERT OR REPLACE INTO temp.{table} VALUES (?, ?, ?)", rows)
             self._parked = True
         except sqlite3.Error:
             pass  # these rows are not remembered: their files are parsed again next time
         self._pending.clear()
+        self._cleaned.clear()
 
     def save(self) -> None:
         """Write the rows made by this load; drop the rows of files no longer asked for."""
@@ -205,20 +234,25 @@ class RecordCache:
             if self._parked:
                 db.execute("INSERT OR REPLACE INTO records SELECT path, stamp, value "
                            "FROM temp.pending")
+                db.execute("INSERT OR REPLACE INTO cleaned SELECT path, stamp, value "
+                           "FROM temp.pending_cleaned")
             db.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?)", self._pending)
+            db.executemany("INSERT OR REPLACE INTO cleaned VALUES (?, ?, ?)", self._cleaned)
             if db.execute(count).fetchone()[0] > len(self._kept):
                 gone = [(path,) for (path,) in db.execute("SELECT path FROM records")
                         if hash(path) not in self._kept]
                 db.executemany("DELETE FROM records WHERE path=?", gone)
+                db.executemany("DELETE FROM cleaned WHERE path=?", gone)
 
         try:
-            if self._pending or self._parked or \
+            if self._pending or self._cleaned or self._parked or \
                     self._db.execute(count).fetchone()[0] > len(self._kept):
                 _transaction(self._db, write)  # else nothing new, nothing gone: no write
         except sqlite3.Error:
             pass
         finally:
             self._pending.clear()
+            self._cleaned.clear()
             self._db.close()
             self._db = None
 

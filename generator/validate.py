@@ -21,7 +21,8 @@ from generator.errors import Diagnostic, Suggestions, did_you_mean, shown
 from generator.images import ImageProblem, inspect_image
 from generator.validate_extra import (StructuredFields, check_signed_endorsement,
                                       cross_check_paths, unreadable)
-from generator.load import FieldPath, LoadedContent, RawRecord
+from generator.cleaned import KEPT_KINDS, context_digest, keep_values, kept_values
+from generator.load import FieldPath, LoadedContent, LoadError, RawRecord
 from generator.personal import PRIVACY_HINT, Contacts, may_hold_personal_data, personal_data
 from generator.schema import (DID_PATTERN, DURATION_PATTERN, LINE_CONTROLS, MAX_SLUG_LENGTH,
                               MAX_YEAR, MIN_YEAR, ONE_LINE_FIELDS, REVOCATION_SPECS,
@@ -999,10 +1000,25 @@ def validate_content(loaded: LoadedContent, now: datetime, base_url: str | None 
     # all known when they are read: they are checked for personal data once every record is
     # (they are few, so kept until then).
     deferred: list[CleanRecord] = [site] if site is not None else []
+    context = ""  # of the awards' kept checks (see generator/cleaned.py): made at the first
     for record in loaded.records:  # one by one: a record's raw values are dropped once cleaned
         private = record.kind in _PRIVATE_TEXT_KINDS
-        clean = _clean_record(record, languages, loaded.root, problems, now,
-                              contacts if private else None)
+        kept = None
+        if record.kind in KEPT_KINDS:
+            context = context or context_digest(languages, contacts, loaded.root)
+            kept = kept_values(record, context)
+        if kept is not None:
+            clean = CleanRecord(record.kind, record.id, record.path, record.display, kept)
+        else:
+            try:
+                record = record.with_values()
+            except LoadError as exc:
+                problems.append(exc.problem)
+                continue
+            clean = _clean_record(record, languages, loaded.root, problems, now,
+                                  contacts if private else None)
+            if clean is not None and context:
+                keep_values(loaded.memory, record, context, clean.values)
         if clean is not None and not private:
             deferred.append(clean)
         if clean is not None and record.kind == "issuer":
