@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 import jinja2
 
 from generator import media, previews
+from generator.cache import code_digest
 from generator.credentials import issuer_extra, site_documents
 from generator.did import site_did
 from generator.errors import ContentError, Diagnostic
@@ -252,8 +253,8 @@ def _hold_previous(held: ExitStack, output: Path, index: UnitIndex | None, worke
     if index is None or not output.is_dir() or output.is_symlink():
         return None, None
     staging = held.enter_context(Staging(output, incremental=True))
-    if staging.previous is None or workers < 2:
-        return staging, None
+    if staging.previous is None or workers < 2 or index.meta("code") != code_digest():
+        return staging, None  # (other code: every unit is made again, none is kept)
     # as many processes as workers, beside the parent: the check takes longer than loading
     return staging, held.enter_context(IntactCheck(index, staging.previous, workers))
 
@@ -347,6 +348,7 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
     if index is not None:
         # what the next build may no longer make (see generator/folder_times.py)
         index.note("site_files", json.dumps([path for path, _, _ in total.written]))
+        index.note("code", code_digest())
         if inputs is not None and not inputs.racy:  # lets an identical next build skip
             index.note("stamp", BuildStamp(
                 inputs.hexdigest(), time_window(site), tuple(total.written), report.counts,

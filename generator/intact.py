@@ -14,11 +14,12 @@ edit in between is seen by the next build, which compares the files with the ind
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-from generator.reuse import RealFolders, UnitEntry, UnitIndex, unchanged_files
+from generator.reuse import RealFolders, UnitIndex, unchanged_files
 
 _CHUNK_UNITS = 2000  # index rows per task
 _CHECKED: dict[str, tuple[UnitIndex, Path]] = {}  # inherited by the forked processes
@@ -31,11 +32,10 @@ def damaged_units(index: UnitIndex, output: Path, span: tuple[int, int]) -> list
     damaged = []
     for key, text in index.units_between(*span):
         try:
-            entry = UnitEntry.from_json(text)
-        except (ValueError, TypeError):
+            if not unchanged_files(json.loads(text)[1], output, folders):
+                damaged.append(key)
+        except (ValueError, TypeError, IndexError):
             return None
-        if not unchanged_files(entry, output, folders):
-            damaged.append(key)
     return damaged
 
 

@@ -210,6 +210,8 @@ class HostPaths:
 
     def update(self, keys: Iterable[str]) -> None:
         """Add keys (a unit's)."""
+        if isinstance(keys, (set, frozenset)):
+            keys = keys - self._keys  # most keys are generic, and known after the first unit
         for key in keys:
             folder, slash, name = key.partition("/")
             if not slash or "/" in name:

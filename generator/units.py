@@ -10,6 +10,7 @@ ran it or in what order: builds are byte-identical whatever the worker count.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from array import array
@@ -144,28 +145,32 @@ def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult
     """Keep the unit's files in the output when nothing they depend on changed (the
     staging folder is incremental: kept files are simply not written)."""
     index, previous = context.index, context.previous
-    found = index.lookup(key) if index is not None and previous is not None else None
-    if found is None or previous is None:
+    stored = index.lookup(key) if index is not None and previous is not None else None
+    # the fingerprint comes first in the stored text: a changed unit is told without
+    # decoding it (and the closing quote makes it a whole match)
+    if stored is None or previous is None or not stored.startswith(f'["{fingerprint}",'):
         return False
-    entry, stored = found
-    if entry.fingerprint != fingerprint:
-        return False
-    if key in context.damaged if context.damaged is not None else \
-            not unchanged_files(entry, previous, context.real_folders):
-        return False
+    try:
+        _, files, listed, hosts = json.loads(stored)
+        if key in context.damaged if context.damaged is not None else \
+                not unchanged_files(files, previous, context.real_folders):
+            return False
+        paths = [path for path, _, _ in files]
+    except (ValueError, TypeError):
+        return False  # a damaged entry only costs time
     if context.rescan:  # the guard knows new identifiers: check the old files again
-        for path, _, _ in entry.files:
+        for path in paths:
             try:
                 data = (previous / path).read_bytes()
             except OSError:
                 return False
             if context.guard.check(OutputFile(path, data)):
                 return False  # made again, so the guard reports it where it is made
-    result.files += len(entry.files)
-    result.listed += entry.listed
-    result.host_paths.update(entry.hosts)
+    result.files += len(paths)
+    result.listed += [str(path) for path in listed]
+    result.host_paths.update(str(host) for host in hosts)
     result.entries.append((key, stored))  # as stored: no need to encode it again
-    result.path_keys.extend(path_key(path) for path, _, _ in entry.files)
+    result.path_keys.extend(path_key(path) for path in paths)
     result.reused = 1
     return True
 

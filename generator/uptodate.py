@@ -281,7 +281,7 @@ _CHUNK_UNITS = 500  # index rows per task: enough tasks for every worker
 def output_unchanged(index: UnitIndex, output: Path, stamp: BuildStamp, workers: int) -> bool:
     """Whether `output` holds exactly the files the stamped build left there: every unit's
     and site-wide file with its size and mtime, and nothing else."""
-    if not unchanged_files(UnitEntry("", stamp.site_files, ()), output):
+    if not unchanged_files(stamp.site_files, output):
         return False
     expected = PathSet()
     for path, _, _ in stamp.site_files:
@@ -337,7 +337,7 @@ def _check_units(context: tuple[UnitIndex, Path], span: tuple[int, int]
             entry = UnitEntry.from_json(text)
         except (ValueError, TypeError):
             return None
-        if not unchanged_files(entry, output, folders):
+        if not unchanged_files(entry.files, output, folders):
             return None
         keys.extend(path_key(path) for path, _, _ in entry.files)
         count += 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import generator.build
 from conftest import make_site
 from generator.build import build
 from generator.intact import IntactCheck, damaged_units
@@ -71,12 +72,40 @@ def test_without_a_previous_index_there_is_nothing_to_check(tmp_path: Path) -> N
     assert check.damaged() is None
 
 
+@pytest.fixture
+def found(monkeypatch: pytest.MonkeyPatch) -> list[frozenset[str] | None]:
+    """What the checks the builds started found."""
+    results: list[frozenset[str] | None] = []
+
+    class Recorded(IntactCheck):
+        def damaged(self) -> frozenset[str] | None:
+            results.append(super().damaged())
+            return results[-1]
+
+    monkeypatch.setattr(generator.build, "IntactCheck", Recorded)
+    return results
+
+
 def test_a_warm_build_with_workers_trusts_the_check_and_remakes_what_it_found(
-        built, keyring, tmp_path: Path) -> None:
+        built, keyring, tmp_path: Path, found: list) -> None:
     site, out, _ = built
     page = out / "a/wp-0001/index.html"
     original = page.read_bytes()
     page.write_bytes(b"defaced")
     report = build(site, out, None, keyring, NOW, index_folder=tmp_path / "cache", workers=2)
+    assert found == [{"award:wp-0001"}]
     assert page.read_bytes() == original
     assert report.reused >= 2  # the other award and the profiles were kept
+
+
+def test_no_check_after_other_code_built_the_output(built, keyring, tmp_path: Path,
+                                                    found: list) -> None:
+    site, out, index = built
+    with sqlite3.connect(index.path) as db:  # as if made by another version of Rugzak
+        db.execute("UPDATE meta SET value = 'other' WHERE name = 'code'")
+    build(site, out, None, keyring, NOW, index_folder=tmp_path / "cache", workers=2)
+    assert found == []  # every unit is made again: nothing to check
+    (site / "awards/wp-0002.yaml").write_text(
+        (site / "awards/wp-0002.yaml").read_text() + "narrative: Nu anders.\n")
+    build(site, out, None, keyring, NOW, index_folder=tmp_path / "cache", workers=2)
+    assert found == [frozenset()]
