@@ -209,9 +209,16 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
                              "learners": len(site.learners), "awards": len(site.awards)}
             if staging is None:
                 staging = held.enter_context(Staging(output, incremental=index is not None))
-            damaged = timer.run("check", intact.damaged) if intact is not None else None
+            base_print = site_fingerprint(site, renderer.theme, keyring,
+                                          renderer.csp_script_hashes) if index else b""
+            damaged = None
+            if intact is not None and index is not None:
+                if index.meta("site") == base_print.hex():
+                    damaged = timer.run("check", intact.damaged)
+                else:  # a site-wide change: no unit is kept, so none needs checking
+                    intact.close()
             _build_into(staging, site, renderer, keyring, cache, workers, timer, on_unit,
-                        report, index, inputs, damaged)
+                        report, index, inputs, damaged, base_print)
     except RenderError as exc:
         where, _, message = str(exc).partition(": error: ")
         raise ContentError([Diagnostic(where, 0, message or str(exc))]) from None
@@ -287,18 +294,17 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
                 cache: SignatureCache | None, workers: int, timer: _Timer,
                 on_unit: Callable[[int, int], None] | None, report: BuildReport,
                 index: UnitIndex | None, inputs: InputDigest | None = None,
-                damaged: frozenset[str] | None = None) -> None:
+                damaged: frozenset[str] | None = None, base_print: bytes = b"") -> None:
     """Every stage after the model, into `staging`; commits it when nothing was refused.
-    `damaged`: the previous build's units whose files changed, when that was checked."""
+    `damaged`: the previous build's units whose files changed, when that was checked;
+    `base_print`: the site-wide part of every unit's fingerprint (with `index`)."""
     guard_print = guard_fingerprint(site, keyring)
     previous = staging.previous
     if index is not None:
         index.start(guard_print)
     context = BuildContext(
         site, keyring, site_did(site.base_url), cache, renderer, OutputGuard(site, keyring),
-        staging, keyring.site_secret, by_learner(site), index, previous,
-        site_fingerprint(site, renderer.theme, keyring,
-                         renderer.csp_script_hashes) if index else b"",
+        staging, keyring.site_secret, by_learner(site), index, previous, base_print,
         index is not None and index.guard != guard_print,
         RealFolders(previous) if previous is not None else None, damaged,
         bytearray(32 * len(site.awards)) if index is not None else bytearray())
@@ -349,6 +355,7 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
         # what the next build may no longer make (see generator/folder_times.py)
         index.note("site_files", json.dumps([path for path, _, _ in total.written]))
         index.note("code", code_digest())
+        index.note("site", base_print.hex())
         if inputs is not None and not inputs.racy:  # lets an identical next build skip
             index.note("stamp", BuildStamp(
                 inputs.hexdigest(), time_window(site), tuple(total.written), report.counts,

@@ -5,14 +5,16 @@ searched for personal data, Markdown limits — cost more than reading the recor
 An award's own checks depend on its file and on two things beyond it: the site's languages
 and the addresses the privacy checks look for (every learner's, the issuers' published ones).
 Those make the *context*; a kept result is used only in the same context, for the same file
-stamp, by the same code (the record cache is emptied when the code changes). The checks
-across records (references, duplicate ids, status indices, revocations) run every time.
+stamp, by the same code (the record cache is emptied when the code changes) on the same
+Python (its URL parsing has changed between releases). The checks across records
+(references, duplicate ids, status indices, revocations) run every time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ def context_digest(languages: tuple[str, ...], contacts: Contacts, root: Path) -
     """The context of the kept results: complete once every learner and issuer was read
     (they come before the awards)."""
     return hashlib.sha256(json.dumps(
-        [list(languages), str(root), sorted(contacts.learner_emails),
+        [sys.version, list(languages), str(root), sorted(contacts.learner_emails),
          sorted(contacts.public_emails), sorted(contacts.public_phones)],
         ensure_ascii=False).encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -43,7 +45,18 @@ def kept_values(record: RawRecord, context: str) -> dict[str, Any] | None:
         return None  # damaged: checked again, and kept anew
     if found != context or kind != record.kind or not isinstance(values, dict):
         return None
-    return values
+    return _shared_keys(values)
+
+
+def _shared_keys(value: Any) -> Any:
+    """`value` with every mapping's keys interned: as cleaned afresh, all awards' texts
+    share one string per language and field name (100,000 copies would be megabytes, held
+    by the model and inherited by every worker)."""
+    if type(value) is dict:
+        return {sys.intern(key): _shared_keys(item) for key, item in value.items()}
+    if type(value) is tuple:
+        return tuple([_shared_keys(item) for item in value])
+    return value
 
 
 def keep_values(memory: RecordCache | None, record: RawRecord, context: str,

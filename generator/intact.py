@@ -16,30 +16,37 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
+from generator.parallel import end_with_parent
 from generator.reuse import RealFolders, UnitIndex, unchanged_files
 
 _CHUNK_UNITS = 2000  # index rows per task
 _CHECKED: dict[str, tuple[UnitIndex, Path]] = {}  # inherited by the forked processes
 
 
-def damaged_units(index: UnitIndex, output: Path, span: tuple[int, int]) -> list[str] | None:
-    """The keys of the units in a span of index rows whose files are not all in `output` as
-    they were written; None when an entry cannot be read."""
+def damaged_units(index: UnitIndex, output: Path, span: tuple[int, int]
+                  ) -> tuple[int, list[str]] | None:
+    """How many units a span of index rows holds, and the keys of those whose files are
+    not all in `output` as they were written; None when the index or an entry cannot be
+    read (then nothing may be taken as checked)."""
+    rows = index.units_between(*span)
+    if rows is None:
+        return None
     folders = RealFolders(output)
     damaged = []
-    for key, text in index.units_between(*span):
+    for key, text in rows:
         try:
             if not unchanged_files(json.loads(text)[1], output, folders):
                 damaged.append(key)
         except (ValueError, TypeError, IndexError):
             return None
-    return damaged
+    return len(rows), damaged
 
 
-def _check(span: tuple[int, int]) -> list[str] | None:
+def _check(span: tuple[int, int]) -> tuple[int, list[str]] | None:
     index, output = _CHECKED["value"]
     return damaged_units(index, output, span)
 
@@ -50,9 +57,9 @@ class IntactCheck:
     the block)."""
 
     def __init__(self, index: UnitIndex, output: Path, processes: int):
-        self._futures: list[Future[list[str] | None]] = []
+        self._futures: list[Future[tuple[int, list[str]] | None]] = []
         self._pool: ProcessPoolExecutor | None = None
-        span = index.row_span()
+        span, self._units = index.row_span(), index.unit_count()
         if span is None or "fork" not in multiprocessing.get_all_start_methods():
             return
         first, last = span
@@ -60,7 +67,9 @@ class IntactCheck:
         try:
             # forked before the records are loaded: the processes start small
             self._pool = ProcessPoolExecutor(max(1, processes),
-                                             mp_context=multiprocessing.get_context("fork"))
+                                             mp_context=multiprocessing.get_context("fork"),
+                                             initializer=end_with_parent,
+                                             initargs=(os.getpid(),))
             self._futures = [self._pool.submit(_check, (start, min(start + _CHUNK_UNITS - 1,
                                                                    last)))
                              for start in range(first, last + 1, _CHUNK_UNITS)]
@@ -75,17 +84,20 @@ class IntactCheck:
         if self._pool is None:
             return None
         found: set[str] = set()
+        checked = 0
         try:
             for future in self._futures:
-                keys = future.result()
-                if keys is None:
+                result = future.result()
+                if result is None:
                     return None
-                found.update(keys)
+                checked += result[0]
+                found.update(result[1])
         except Exception:  # a process that died (killed, out of memory): only time is lost
             return None
         finally:
             self.close()
-        return frozenset(found)
+        # every unit seen (an index replaced meanwhile could show fewer rows to the checks)
+        return frozenset(found) if checked == self._units else None
 
     def close(self) -> None:
         """End the processes (a build that stops early does not wait for them)."""

@@ -115,8 +115,9 @@ class RawRecord:
         """This record without its values (they live on cleaned), for later error messages:
         it still names its file and finds lines, and a learner keeps its slug (its key)."""
         slug = self.data.get("slug") if self.kind == "learner" else None
+        # (kept for every record but awards: the stamp alone would be ~200 bytes each)
         return dataclasses.replace(self, data={"slug": slug} if isinstance(slug, str) else {},
-                                   body=None)
+                                   body=None, stamp=None, cached=None)
 
     def line_of(self, path: FieldPath = ()) -> int:
         """Line of a field (or of its closest parent that has one); 1 when unknown."""
@@ -483,7 +484,7 @@ def stream_content(root: Path, cache_folder: Path | None = None
         problems.append(Diagnostic(display_path(link, root), 0, problem.message, problem.hint))
 
     def attempt(kind: str, path: Path) -> RawRecord | None:
-        if path in escaping:
+        if escaping and path in escaping:  # (hashing a Path costs: usually none)
             return None
         try:
             if links and (path in links or path.parent in links):  # followed afresh each time

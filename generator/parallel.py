@@ -12,6 +12,7 @@ import ctypes
 import gc
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from typing import Any, Callable, Iterator, Sequence, TypeVar
@@ -42,6 +43,22 @@ def return_free_memory() -> None:
     trim(0)
 
 
+def end_with_parent(parent: int) -> None:
+    """In a forked worker (a pool's initializer): die with the building process. A worker
+    left behind would hold on to the output folder's lock, which it inherited, and no
+    later build could run. (Linux: the kernel's parent-death signal; elsewhere only the
+    check for a parent already gone.)"""
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError, TypeError):
+        pass
+    if os.getppid() != parent:  # died before the signal was asked for
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 def _run(function: Callable[[Any, T], R], item: T) -> R:
     return function(_CONTEXT["value"], item)
 
@@ -64,7 +81,8 @@ def imap_ordered(function: Callable[[Any, T], R], items: Sequence[T], context: A
     return_free_memory()
     try:
         chunk = max(1, min(64, len(items) // (workers * 8)))
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
             yield from pool.map(partial(_run, function), items, chunksize=chunk)
     finally:
         gc.unfreeze()

@@ -293,15 +293,24 @@ class UnitIndex:
             return None
         return (row[0], row[1]) if row and row[0] is not None else None
 
-    def units_between(self, first: int, last: int) -> list[tuple[str, str]]:
+    def units_between(self, first: int, last: int) -> list[tuple[str, str]] | None:
         """The keys and stored entries of the previous build's units in a span of row
-        numbers."""
+        numbers; None when the index cannot be read (not: no units)."""
         try:
             reader = self._read()
             return reader.execute("SELECT key, entry FROM units WHERE rowid BETWEEN ? AND ?",
-                                  (first, last)).fetchall() if reader else []
+                                  (first, last)).fetchall() if reader else None
         except sqlite3.Error:
-            return []
+            return None
+
+    def unit_count(self) -> int | None:
+        """How many units the previous build recorded; None without an index."""
+        try:
+            reader = self._read()
+            row = reader.execute("SELECT count(*) FROM units").fetchone() if reader else None
+        except sqlite3.Error:
+            return None
+        return row[0] if row else None
 
     def remember(self, name: str, value: str) -> None:
         """Add a value to the previous build's index, found out after it (see

@@ -156,8 +156,11 @@ def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult
                 not unchanged_files(files, previous, context.real_folders):
             return False
         paths = [path for path, _, _ in files]
+        texts = [*paths, *listed, *hosts]
+        if not all(type(text) is str for text in texts):
+            return False
     except (ValueError, TypeError):
-        return False  # a damaged entry only costs time
+        return False  # a damaged entry only costs time (it is made again, and replaced)
     if context.rescan:  # the guard knows new identifiers: check the old files again
         for path in paths:
             try:
@@ -167,8 +170,8 @@ def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult
             if context.guard.check(OutputFile(path, data)):
                 return False  # made again, so the guard reports it where it is made
     result.files += len(paths)
-    result.listed += [str(path) for path in listed]
-    result.host_paths.update(str(host) for host in hosts)
+    result.listed += listed
+    result.host_paths.update(hosts)
     result.entries.append((key, stored))  # as stored: no need to encode it again
     result.path_keys.extend(path_key(path) for path in paths)
     result.reused = 1

@@ -332,7 +332,10 @@ def _check_units(context: tuple[UnitIndex, Path], span: tuple[int, int]
     keys = array("q")
     count = 0
     folders = RealFolders(output)
-    for _, text in index.units_between(*span):
+    rows = index.units_between(*span)
+    if rows is None:
+        return None
+    for _, text in rows:
         try:
             entry = UnitEntry.from_json(text)
         except (ValueError, TypeError):

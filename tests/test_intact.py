@@ -55,7 +55,17 @@ def test_a_span_is_checked_in_the_calling_process_too(built) -> None:
     _, out, index = built
     (out / "assertions/wp-0002.json").write_text("{}")
     span = index.row_span()
-    assert damaged_units(index, out, span) == ["award:wp-0002"]
+    assert damaged_units(index, out, span) == (len(keys(index)), ["award:wp-0002"])
+
+
+def test_an_index_the_check_cannot_read_is_not_taken_as_undamaged(built, tmp_path: Path
+                                                                  ) -> None:
+    _, out, index = built
+    span = index.row_span()
+    index.path.rename(tmp_path / "elsewhere.sqlite")  # the cache cleared during a build
+    assert damaged_units(UnitIndex(index.path), out, span) is None
+    with IntactCheck(index, out, 1) as check:  # (the parent's reader was open before)
+        assert check.damaged() is None
 
 
 def test_an_unreadable_entry_leaves_each_unit_to_check_its_own_files(built) -> None:

@@ -48,3 +48,64 @@ def test_returning_free_memory_calls_malloc_trim(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(parallel.ctypes, "CDLL", lambda name: Glibc)
     return_free_memory()
     assert calls == [0]
+
+
+_ORPHAN_SCRIPT = """
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from generator.parallel import imap_ordered
+
+def slow(context, item):
+    time.sleep(60)
+    return item
+
+for _ in imap_ordered(slow, list(range(200)), None, 2):
+    pass
+"""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as listing:
+            found += [int(child) for child in listing.read().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as status:
+            return status.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux /proc")
+def test_workers_die_with_a_killed_build(tmp_path) -> None:
+    """A worker left behind would hold the output's lock (inherited) for ever."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = str(Path(parallel.__file__).parent.parent)
+    build = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT, root])
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 30
+        while len(workers := _children(build.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(workers) >= 2
+        time.sleep(0.2)  # the pool's initializer has run
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(pid) for pid in workers)
+    finally:
+        build.kill()
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

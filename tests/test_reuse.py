@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -145,6 +147,23 @@ def test_a_damaged_index_only_costs_time(site: Path, tmp_path: Path, keyring) ->
     report = build(site, out, None, keyring, NOW, index_folder=cache)
     assert report.reused == 0
     assert build(site, out, None, keyring, NOW, index_folder=cache).reused == 5
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_damaged_entry_with_its_fingerprint_intact_is_made_again(
+        site: Path, tmp_path: Path, keyring, workers: int) -> None:
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build(site, out, None, keyring, NOW, index_folder=cache)
+    with sqlite3.connect(index_path(cache, out)) as db:
+        (entry,) = db.execute("SELECT entry FROM units WHERE key = 'award:wp-0001'").fetchone()
+        damaged = json.loads(entry)
+        damaged[3] = None  # its host-rule keys, as a damaged file might have them
+        db.execute("UPDATE units SET entry = ? WHERE key = 'award:wp-0001'",
+                   (json.dumps(damaged),))
+    report = build(site, out, None, keyring, NOW, index_folder=cache, workers=workers)
+    assert report.reused == 4
+    build(site, tmp_path / "cold", None, keyring, NOW)
+    assert tree(out) == tree(tmp_path / "cold")
 
 
 def test_fingerprints_see_nested_changes_and_ignore_identity() -> None:
