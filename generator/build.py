@@ -37,8 +37,8 @@ from generator.sign import SignatureCache
 from generator.theme import BUILTIN_THEMES, check_templates, resolve_theme
 from generator.uptodate import (BuildStamp, InputDigest, build_inputs, matching_stamp,
                                 output_unchanged, time_window)
-from generator.units import (BuildContext, UnitResult, award_unit, by_learner, guard_files,
-                             profile_unit, write_files)
+from generator.units import (PRINT_BYTES, BuildContext, UnitResult, award_unit, by_learner,
+                             guard_files, profile_unit, write_files)
 from generator.validate import validate_content
 from generator.write import (KeysInOutput, OutputFile, PathSet, Staging, check_output_folder,
                              held_output)
@@ -307,7 +307,7 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
         staging, keyring.site_secret, by_learner(site), index, previous, base_print,
         index is not None and index.guard != guard_print,
         RealFolders(previous) if previous is not None else None, damaged,
-        bytearray(32 * len(site.awards)) if index is not None else bytearray())
+        bytearray(PRINT_BYTES * len(site.awards)) if index is not None else bytearray())
     total: UnitResult = timer.run("site", lambda: _site_files(context))  # type: ignore[assignment]
     previews.clear_caches()
     sitemap = SitemapPaths()
@@ -323,7 +323,8 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
         nonlocal done, recorded
         for position, result in zip(indexes, imap_ordered(unit, indexes, context, workers)):
             if result.award_print:  # for the profiles' fingerprints
-                context.award_prints[32 * position:32 * position + 32] = result.award_print
+                at = PRINT_BYTES * position
+                context.award_prints[at:at + PRINT_BYTES] = result.award_print
             if index is not None:
                 for key, entry in result.entries:
                     index.record(key, entry)

@@ -210,11 +210,13 @@ class RecordCache:
         `records`: that table is being read with an open cursor.)"""
         try:
             for table, rows in (("pending", self._pending), ("pending_cleaned", self._cleaned)):
+                # no key: each file is put once per load, and rows only wait for `save`
+                # (a key's B-tree made parking cost more than parsing at 100,000 awards)
                 self._db.execute(  # type: ignore[union-attr]
-                    f"CREATE TEMP TABLE IF NOT EXISTS {table} (path TEXT PRIMARY KEY, "
-                    "stamp TEXT NOT NULL, value TEXT NOT NULL) WITHOUT ROWID")
+                    f"CREATE TEMP TABLE IF NOT EXISTS {table} (path TEXT, stamp TEXT, "
+                    "value TEXT)")
                 self._db.executemany(  # type: ignore[union-attr]
-                    f"INSERT OR REPLACE INTO temp.{table} VALUES (?, ?, ?)", rows)
+                    f"INSERT INTO temp.{table} VALUES (?, ?, ?)", rows)
             self._parked = True
         except sqlite3.Error:
             pass  # these rows are not remembered: their files are parsed again next time

@@ -35,6 +35,9 @@ from generator.write import OutputFile, Staging, path_key
 
 
 _PRINTS = Fingerprinter()  # per process; shared badges and issuers are hashed once
+# Bytes of an award's fingerprint kept for its profile's: 128 bits tell changes apart as well
+# as 256, and 100,000 awards' take 1.6 MB of the parent (and of every worker it forks).
+PRINT_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,9 @@ class BuildContext:
     # units of the previous build whose files changed, when checked beforehand (else each
     # unit checks its own files)
     damaged: frozenset[str] | None = None
-    # every award's fingerprint (32 bytes at its position), filled in by the parent as the
-    # award units finish: the profiles, run after them, are fingerprinted from these
+    # every award's fingerprint (its first PRINT_BYTES bytes at its position), filled in by
+    # the parent as the award units finish: the profiles, run after them, are fingerprinted
+    # from these
     award_prints: bytearray = field(default_factory=bytearray)
 
 
@@ -79,7 +83,7 @@ class UnitResult:
     # (unit key, entry as JSON) for the unit index, and the path keys of the entries' files
     # (see write.path_key); taken out by the parent, never accumulated
     entries: list[tuple[str, str]] = field(default_factory=list)
-    award_print: bytes = b""  # an award unit's fingerprint, raw (for its learner's profile)
+    award_print: bytes = b""  # an award unit's fingerprint, shortened (for its profile)
     path_keys: array = field(default_factory=lambda: array("q"))
     written: list[tuple[str, int, int]] = field(default_factory=list)
 
@@ -108,13 +112,15 @@ def by_learner(site: Site) -> dict[str, array]:
     """Each learner's awards as positions in `site.awards`, newest first (the order of
     their profile page); positions, not the awards: a fraction of the memory, which every
     worker inherits."""
-    mine: dict[str, list[int]] = {}
-    for position, award in enumerate(site.awards):
-        mine.setdefault(award.learner.slug, []).append(position)
+    mine: dict[str, array] = {}  # (arrays from the start: 100,000 int objects alive at once
+    for position, award in enumerate(site.awards):  # would stay in the heap as megabytes)
+        mine.setdefault(award.learner.slug, array("I")).append(position)
     awards = site.awards
-    return {slug: array("I", sorted(positions, key=lambda at: (awards[at].issued,
-                                                               awards[at].id), reverse=True))
-            for slug, positions in mine.items()}
+    for positions in mine.values():
+        positions[:] = array("I", sorted(positions, key=lambda at: (awards[at].issued,
+                                                                    awards[at].id),
+                                         reverse=True))
+    return mine
 
 
 def guard_files(context: BuildContext, files: list[OutputFile], result: UnitResult
@@ -218,7 +224,7 @@ def award_unit(context: BuildContext, index: int) -> UnitResult:
     key = f"award:{award.id}"
     fingerprint = award_fingerprint(context.base_print, _PRINTS, award) \
         if context.index is not None else ""
-    result.award_print = bytes.fromhex(fingerprint)
+    result.award_print = bytes.fromhex(fingerprint)[:PRINT_BYTES]
     if _reuse(context, key, fingerprint, result):
         clock.lap("reuse")
         return result
@@ -257,9 +263,10 @@ def profile_unit(context: BuildContext, index: int) -> UnitResult:
     result = UnitResult()
     clock = _Clock(result)
     key = f"profile:{learner.slug}"
-    prints = context.award_prints
+    prints, size = context.award_prints, PRINT_BYTES
     fingerprint = profile_fingerprint(context.base_print, _PRINTS, learner, b"".join(
-        prints[32 * at:32 * at + 32] for at in positions)) if context.index is not None else ""
+        prints[size * at:size * at + size] for at in positions)) if context.index is not None \
+        else ""
     if _reuse(context, key, fingerprint, result):
         clock.lap("reuse")
         return result
