@@ -188,6 +188,8 @@ def _cmd_verify(args: argparse.Namespace, now: datetime) -> int:
             raise UsageError(f"--now {args.now!r} is not an ISO date-time") from None
         if moment.tzinfo is None:
             raise UsageError("--now needs a time zone, e.g. 2025-01-01T00:00:00Z")
+    if any(not item.strip() for item in args.inputs):  # ('' would read the current folder)
+        raise UsageError("verify needs a file, a folder or a URL, not an empty argument")
     resolver = Resolver(site=args.site)
     valid = True
     for item in args.inputs:

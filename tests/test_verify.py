@@ -183,6 +183,8 @@ def test_cli_exit_codes(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
                  str(site / "a/wp-0002/credential.jwt")]) == 1
     assert main(["verify", "--now", "gisteren", str(site / "a/wp-0002/credential.jwt")]) == 2
     assert "VALID" in capsys.readouterr().out
+    assert main(["verify", ""]) == 2  # not "." (the current folder)
+    assert "empty argument" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("change, reason", [
