@@ -136,14 +136,6 @@ class RecordCache:
         if self.path is not None:
             self._db = _connect(self.path)
 
-    def get(self, path: Path, current: Stamp) -> Any | None:
-        """What `put` stored for this file when it had the stamp `current`, or None."""
-        found = self.fetch(path, current)
-        try:
-            return None if found is None else decode(found[0])
-        except (ValueError, TypeError, KeyError):
-            return None  # a damaged row: the file is parsed again and the row replaced
-
     def fetch(self, path: Path, current: Stamp) -> tuple[str, str | None] | None:
         """What `put` and `put_cleaned` stored for this file when it had the stamp
         `current`, as text (see `decode`), or None."""
