@@ -9,6 +9,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -25,7 +26,7 @@ from generator.intact import IntactCheck
 from generator.keys import Keyring, find_private_key_material
 from generator.load import stream_content
 from generator.model import AwardDraft, Site, build_site, draft_award, missing_completions
-from generator.parallel import imap_ordered, return_free_memory
+from generator.parallel import imap_batches, return_free_memory
 from generator.record_cache import CleanFiles, stamp_of
 from generator.jsonld import UndefinedTermError
 from generator.reuse import (RealFolders, UnitIndex, guard_fingerprint, index_path,
@@ -38,7 +39,7 @@ from generator.theme import BUILTIN_THEMES, check_templates, resolve_theme
 from generator.uptodate import (BuildStamp, InputDigest, build_inputs, matching_stamp,
                                 output_unchanged, time_window)
 from generator.units import (PRINT_BYTES, BuildContext, UnitResult, award_unit, by_learner,
-                             guard_files, profile_unit, write_files)
+                             guard_files, profile_unit, run_batch, write_files)
 from generator.validate import validate_content
 from generator.write import (KeysInOutput, OutputFile, PathSet, Staging, check_output_folder,
                              held_output)
@@ -301,7 +302,8 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
     guard_print = guard_fingerprint(site, keyring)
     previous = staging.previous
     if index is not None:
-        index.start(guard_print)
+        # the previous index as the start when this code made it (else no unit is kept)
+        index.start(guard_print, previous is not None and index.meta("code") == code_digest())
     context = BuildContext(
         site, keyring, site_did(site.base_url), cache, renderer, OutputGuard(site, keyring),
         staging, keyring.site_secret, by_learner(site), index, previous, base_print,
@@ -321,10 +323,13 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
     def run_units(unit: Callable[[BuildContext, int], UnitResult],
                   indexes: Sequence[int]) -> None:
         nonlocal done, recorded
-        for position, result in zip(indexes, imap_ordered(unit, indexes, context, workers)):
-            if result.award_print:  # for the profiles' fingerprints
-                at = PRINT_BYTES * position
-                context.award_prints[at:at + PRINT_BYTES] = result.award_print
+        for batch, result in imap_batches(partial(run_batch, unit), indexes, context,
+                                          workers):
+            prints = result.award_prints  # for the profiles' fingerprints
+            if len(prints) == PRINT_BYTES * len(batch):
+                for offset, position in enumerate(batch):
+                    at, came = PRINT_BYTES * position, PRINT_BYTES * offset
+                    context.award_prints[at:at + PRINT_BYTES] = prints[came:came + PRINT_BYTES]
             if index is not None:
                 for key, entry in result.entries:
                     index.record(key, entry)
@@ -334,7 +339,7 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
             hosts.update(result.host_paths)
             result.host_paths = set()
             total.add(result)
-            done += 1
+            done += len(batch)
             if on_unit is not None:
                 on_unit(done, units)
 

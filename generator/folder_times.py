@@ -209,6 +209,7 @@ class FolderWatch:
                 return found
         # No rows to go by: list everything (in parallel), noting every folder's times.
         self.notes, self._carry = FolderNotes(), False
+        self.index.drop_folder_rows()  # (a carried index began with the previous build's)
         sink = _RowSink(self.index)
         found = find_strays(output, expected, workers, sink)
         sink.flush()

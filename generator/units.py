@@ -2,9 +2,9 @@
 
 An award unit signs the award, draws its media, renders its pages in every language and makes
 its hosted OB 2.0 assertion; each file is checked by the output guard and written straight
-into the staging folder. Units run in forked worker processes (`parallel.imap_ordered`) and
-return only a small summary, so memory does not grow with the number of awards and nothing is
-pickled but an index. The output of a unit depends only on its record, never on which worker
+into the staging folder. Units run in forked worker processes, in batches
+(`parallel.imap_batches`, `run_batch`), and return only a small summary, so memory does not
+grow with the number of awards and nothing is pickled but an index. The output of a unit depends only on its record, never on which worker
 ran it or in what order: builds are byte-identical whatever the worker count.
 """
 
@@ -16,7 +16,7 @@ import time
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from generator import media, model, ob2
 from generator.credentials import award_files, download_links
@@ -80,10 +80,12 @@ class UnitResult:
     problems: list[Diagnostic] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     reused: int = 0
-    # (unit key, entry as JSON) for the unit index, and the path keys of the entries' files
+    # (unit key, entry as JSON, or None: kept as the carried index has it) for the unit
+    # index, and the path keys of the entries' files
     # (see write.path_key); taken out by the parent, never accumulated
-    entries: list[tuple[str, str]] = field(default_factory=list)
-    award_print: bytes = b""  # an award unit's fingerprint, shortened (for its profile)
+    entries: list[tuple[str, str | None]] = field(default_factory=list)
+    # award units' fingerprints, shortened (for their profiles), one after another
+    award_prints: bytes = b""
     path_keys: array = field(default_factory=lambda: array("q"))
     written: list[tuple[str, int, int]] = field(default_factory=list)
 
@@ -96,6 +98,24 @@ class UnitResult:
         self.problems += other.problems
         for stage, seconds in other.seconds.items():
             self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+
+def run_batch(unit: Callable[[BuildContext, int], UnitResult], context: BuildContext,
+              indexes: Sequence[int]) -> UnitResult:
+    """`unit` for each of `indexes` in turn, the results folded into one in that order (see
+    `parallel.imap_batches`): everything the parent takes out of a unit's result is
+    concatenated, so it cannot tell a batch from a unit."""
+    total = UnitResult()
+    prints = bytearray()
+    for index in indexes:
+        result = unit(context, index)
+        total.add(result)
+        total.listed += result.listed
+        total.entries += result.entries
+        total.path_keys.extend(result.path_keys)
+        prints += result.award_prints
+    total.award_prints = bytes(prints)
+    return total
 
 
 class _Clock:
@@ -178,7 +198,8 @@ def _reuse(context: BuildContext, key: str, fingerprint: str, result: UnitResult
     result.files += len(paths)
     result.listed += listed
     result.host_paths.update(hosts)
-    result.entries.append((key, stored))  # as stored: no need to encode it again
+    # kept as stored: a carried index has the entry already, else it is copied as it is
+    result.entries.append((key, None if index is not None and index.carried else stored))
     result.path_keys.extend(path_key(path) for path in paths)
     result.reused = 1
     return True
@@ -224,7 +245,7 @@ def award_unit(context: BuildContext, index: int) -> UnitResult:
     key = f"award:{award.id}"
     fingerprint = award_fingerprint(context.base_print, _PRINTS, award) \
         if context.index is not None else ""
-    result.award_print = bytes.fromhex(fingerprint)[:PRINT_BYTES]
+    result.award_prints = bytes.fromhex(fingerprint)[:PRINT_BYTES]
     if _reuse(context, key, fingerprint, result):
         clock.lap("reuse")
         return result

@@ -7,7 +7,8 @@ import os
 import pytest
 
 from generator import parallel
-from generator.parallel import MIN_ITEMS_PER_WORKER, imap_ordered, return_free_memory
+from generator.parallel import (MIN_ITEMS_PER_WORKER, imap_batches, imap_ordered,
+                                return_free_memory)
 
 
 def _tagged(context: str, item: int) -> tuple[str, int, int]:
@@ -22,6 +23,25 @@ def test_results_come_in_input_order_whatever_the_worker_count() -> None:
         ("ctx", i * i) for i in items]
     assert {r[2] for r in serial} == {os.getpid()}
     assert os.getpid() not in {r[2] for r in forked}  # really in other processes
+
+
+def _squares(context: str, batch: range) -> tuple[str, list[int], int]:
+    return context, [i * i for i in batch], os.getpid()
+
+
+@pytest.mark.parametrize("count", [0, 1, 5, 2 * MIN_ITEMS_PER_WORKER, 1000])
+def test_batches_cover_every_item_once_in_order_whatever_the_worker_count(count: int) -> None:
+    items = range(count)
+    serial = list(imap_batches(_squares, items, "ctx", 1))
+    forked = list(imap_batches(_squares, items, "ctx", 2))
+    for results in (serial, forked):
+        assert [i for batch, _ in results for i in batch] == list(items)
+        assert [sq for batch, (ctx, squares, _) in results for sq in squares] == [
+            i * i for i in items]
+        assert all(len(batch) == len(squares) for batch, (_, squares, _) in results)
+    if count >= 2 * MIN_ITEMS_PER_WORKER:  # worth forking: in other processes, in batches
+        assert os.getpid() not in {pid for _, (_, _, pid) in forked}
+        assert 1 < len(forked) < count
 
 
 @pytest.mark.parametrize("library", [OSError("no such library"), object()])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -256,6 +257,43 @@ def test_a_warm_rebuild_updates_in_place_and_drops_stray_and_withdrawn_files(
     assert tree(out) == tree(tmp_path / "cold")
     assert not (out / "a/wp-0003").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rugzak-")]
+
+
+def test_a_warm_rebuild_carries_the_index_without_the_units_gone(
+        site: Path, tmp_path: Path, keyring) -> None:
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build(site, out, None, keyring, NOW, index_folder=cache, workers=2)
+    with closing(sqlite3.connect(index_path(cache, out))) as db:
+        before = dict(db.execute("SELECT key, entry FROM units"))
+    (site / "awards/wp-0003.yaml").unlink()
+    (site / "learners/piet.yaml").unlink()
+    (site / "status.yaml").write_text("indices:\n  wp-0001: 17\n  wp-0002: 4242\n")
+    assert build(site, out, None, keyring, NOW, index_folder=cache, workers=2).reused == 3
+    with closing(sqlite3.connect(index_path(cache, out))) as db:
+        after = dict(db.execute("SELECT key, entry FROM units"))
+    gone = {key for key in before if key.endswith(("wp-0003", "piet"))}
+    assert len(gone) == 2 and after == {k: v for k, v in before.items() if k not in gone}
+
+
+def test_a_carried_index_keeps_neither_the_notes_nor_the_units_not_recorded(
+        tmp_path: Path) -> None:
+    path = tmp_path / "units.sqlite"
+    first = UnitIndex(path)
+    first.start("guard")
+    first.record("award:a", '["print-a",[],[],[]]')
+    first.record("award:b", '["print-b",[],[],[]]')
+    first.note("stamp", "an identical next build may skip")
+    first.finish()
+    second = UnitIndex(path)
+    second.start("guard 2", carry=True)
+    assert second.carried
+    second.record("award:a", None)  # kept as it was
+    second.record("award:c", '["print-c",[],[],[]]')
+    second.finish()
+    third = UnitIndex(path)
+    assert third.lookup("award:a") == '["print-a",[],[],[]]'
+    assert third.lookup("award:b") is None and third.lookup("award:c") == '["print-c",[],[],[]]'
+    assert third.meta("stamp") is None and third.guard == "guard 2"
 
 
 def test_a_file_named_inside_a_named_tuple_is_fingerprinted_by_its_content(
