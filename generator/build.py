@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
@@ -179,29 +179,33 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
     check_output_folder(output, content)  # before anything: a wrong --output loses data
     report = BuildReport()
     timer = _Timer(report, on_stage)
-    # Before loading: what the scan of every file frees is then reused by the model, not
-    # added on top of it. A key in content/ is reported before any other problem.
     inputs = InputDigest() if index_folder is not None else None
-    in_content: list[str] = timer.run(  # type: ignore[assignment]
-        "check", lambda: content_key_leaks(content, index_folder, inputs))
-    if in_content:
-        raise ContentError([Diagnostic(item.split(": ")[0], 0, "private key material in the "
-                                       "content folder: " + item.split(": ", 1)[1],
-                                       "move keys out of content/ (they would be committed); "
-                                       "keys belong in RUGZAK_KEYS_DIR") for item in in_content])
     index = UnitIndex(index_path(index_folder, output)) if index_folder is not None else None
-    if index is not None and inputs is not None:
-        options = {"base_url": base_url, "csp": list(csp_script_hashes),
-                   "output": str(output.absolute())}
-        timer.run("check", lambda: build_inputs(
-            inputs, content, (content.parent / "themes", BUILTIN_THEMES), keyring, options))
-        if timer.run("check", lambda: _unchanged(index, inputs, now, output, workers, report)):
-            return report
     try:
         with ExitStack() as held:
-            # A warm build over a previous output holds it from here on, and checks that
-            # output's files beside loading (see generator/intact.py).
+            # A warm build holds the output from here on, and checks that output's files
+            # while it scans and loads the records (see generator/intact.py).
             staging, intact = _hold_previous(held, output, index, workers)
+            # Before loading: what the scan of every file frees is then reused by the model,
+            # not added on top of it. A key in content/ is reported before any other problem.
+            in_content: list[str] = timer.run(  # type: ignore[assignment]
+                "check", lambda: content_key_leaks(content, index_folder, inputs))
+            if in_content:
+                raise ContentError([Diagnostic(
+                    item.split(": ")[0], 0, "private key material in the content folder: " +
+                    item.split(": ", 1)[1], "move keys out of content/ (they would be "
+                    "committed); keys belong in RUGZAK_KEYS_DIR") for item in in_content])
+            if index is not None and inputs is not None:
+                options = {"base_url": base_url, "csp": list(csp_script_hashes),
+                           "output": str(output.absolute())}
+                timer.run("check", lambda: build_inputs(
+                    inputs, content, (content.parent / "themes", BUILTIN_THEMES), keyring,
+                    options))
+                if timer.run("check", lambda: _unchanged(index, inputs, now, output, workers,
+                                                         report, staging, intact)):
+                    if staging is not None:
+                        staging.abort()  # nothing to write: let go of the output
+                    return report
             site = load_site(content, now, base_url, report, cache, index_folder)
             return_free_memory()  # what loading freed (tens of MB on a large site) goes back
             renderer = _renderer(site, content, csp_script_hashes, index_folder)
@@ -240,13 +244,18 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
 
 
 def _unchanged(index: UnitIndex, inputs: InputDigest, now: datetime, output: Path,
-               workers: int, report: BuildReport) -> bool:
+               workers: int, report: BuildReport, staging: Staging | None = None,
+               intact: IntactCheck | None = None) -> bool:
     """Whether the previous build had these inputs and left `output` as it is now: then
-    there is nothing to do, and `report` says what that build made."""
+    there is nothing to do, and `report` says what that build made. (`staging`: this build
+    holds the output already; `intact`: its check of the output, which this one replaces.)"""
     stamp = matching_stamp(index, inputs, now)
     if stamp is None or not output.is_dir() or output.is_symlink():
         return False
-    with held_output(output):  # a build killed while it updated the output is finished first
+    if intact is not None:
+        intact.close()  # (the check below looks at every file, and more)
+    # held, a build killed while it updated the output is finished first (see Staging)
+    with nullcontext() if staging is not None else held_output(output):
         if not output_unchanged(index, output, stamp, workers):
             return False
     report.counts, report.warnings = dict(stamp.counts), list(stamp.warnings)
@@ -263,8 +272,9 @@ def _hold_previous(held: ExitStack, output: Path, index: UnitIndex | None, worke
     staging = held.enter_context(Staging(output, incremental=True))
     if staging.previous is None or workers < 2 or index.meta("code") != code_digest():
         return staging, None  # (other code: every unit is made again, none is kept)
-    # as many processes as workers, beside the parent: the check takes longer than loading
-    return staging, held.enter_context(IntactCheck(index, staging.previous, workers))
+    # started before the inputs are scanned, on the cores the parent leaves free: at 100,000
+    # awards it needs about as long as the parent's scan, load, checks and model together
+    return staging, held.enter_context(IntactCheck(index, staging.previous, workers - 1))
 
 
 def _renderer(site: Site, content: Path, csp_script_hashes: tuple[str, ...],

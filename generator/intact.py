@@ -1,11 +1,12 @@
 """Which of the previous build's units still have their files in the output, checked by
-background processes while the build loads and validates the records.
+background processes while the build scans its inputs, loads and validates the records.
 
 A warm build keeps a unit's files when the unit's fingerprint is unchanged and its files are
 as the previous build wrote them (regular files of the same size and mtime, in real folders,
 see `reuse.unchanged_files`). That check is one `lstat` per file — 1.5 million at 100,000
-awards — and needs only the previous build's index, not the site model: so it runs beside
-loading, which keeps one core busy, instead of inside every unit afterwards.
+awards — and needs only the previous build's index, not the site model: so it runs on the
+cores the parent leaves free from the start of the build, instead of inside every unit
+afterwards. (When the inputs turn out unchanged, the build's own output check replaces it.)
 
 What the check saw stays true for the build: the build holds (locks) the output folder from
 before the check until its commit, and writes only into its staging folder until then. A hand

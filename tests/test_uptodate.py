@@ -11,6 +11,7 @@ import pytest
 from conftest import make_site
 from generator import folder_times, uptodate
 from generator.build import build, load_site
+from generator.errors import ContentError
 from generator.model import EXPIRES_SOON_DAYS
 from generator.uptodate import InputDigest, TimeWindow, time_window
 from generator.write import JOURNAL_PREFIX, TEMP_PREFIX
@@ -70,6 +71,26 @@ def test_checked_by_several_workers_as_by_one(tmp_path: Path, keyring, settled,
     (out / "a/x-040/index.html").write_bytes(b"changed by hand")
     again = build(site, out, None, keyring, NOW, index_folder=cache, workers=2)
     assert not again.unchanged and again.reused == skipped.reused - 1
+
+
+def test_a_warm_build_lets_go_of_the_output_however_it_ends(built, keyring) -> None:
+    """The output is held (and its files checked) from the start of a warm build: a build
+    that finds nothing changed, or stops at a key in content/, leaves nothing beside it."""
+    site, cache, out = built
+    beside = lambda: sorted(p.name for p in out.parent.iterdir() if p.name.startswith(".rugzak"))
+    assert build(site, out, None, keyring, NOW, index_folder=cache, workers=2).unchanged
+    assert beside() == []
+    (site / "badges/oops.pem").write_bytes(
+        next((Path(__file__).parent / "fixtures/keys").glob("rsa-*.pem")).read_bytes())
+    with pytest.raises(ContentError, match="private key material in the content folder"):
+        build(site, out, None, keyring, NOW, index_folder=cache, workers=2)
+    assert beside() == []
+    (site / "badges/oops.pem").unlink()  # the inputs are as before: still nothing to do
+    assert build(site, out, None, keyring, NOW, index_folder=cache, workers=2).unchanged
+    (out / "a/wp-0001/index.html").write_bytes(b"changed by hand")  # a real build
+    report = build(site, out, None, keyring, NOW, index_folder=cache, workers=2)
+    assert not report.unchanged and report.reused == 2
+    assert beside() == []
 
 
 @pytest.mark.parametrize("change", ["content", "new content file", "theme", "output edited",
