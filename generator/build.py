@@ -187,7 +187,8 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
             # while it scans and loads the records (see generator/intact.py).
             staging, intact = _hold_previous(held, output, index, workers)
             # Before loading: what the scan of every file frees is then reused by the model,
-            # not added on top of it. A key in content/ is reported before any other problem.
+            # not added on top of it. A key in content/ is reported before any problem of the
+            # records (a build already running into the same output comes first).
             in_content: list[str] = timer.run(  # type: ignore[assignment]
                 "check", lambda: content_key_leaks(content, index_folder, inputs))
             if in_content:

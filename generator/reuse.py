@@ -499,7 +499,6 @@ class UnitIndex:
             try:
                 writer.execute("DELETE FROM units WHERE key NOT IN "
                                "(SELECT key FROM temp.recorded)")
-                writer.execute("DROP TABLE temp.recorded")
             except sqlite3.Error:
                 self._writer = writer = None
         self._settled = True
