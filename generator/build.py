@@ -271,11 +271,16 @@ def _hold_previous(held: ExitStack, output: Path, index: UnitIndex | None, worke
     if index is None or not output.is_dir() or output.is_symlink():
         return None, None
     staging = held.enter_context(Staging(output, incremental=True))
-    if staging.previous is None or workers < 2 or index.meta("code") != code_digest():
+    if staging.previous is None or workers < 2 or not _same_code(index):
         return staging, None  # (other code: every unit is made again, none is kept)
     # started before the inputs are scanned, on the cores the parent leaves free: at 100,000
     # awards it needs about as long as the parent's scan, load, checks and model together
     return staging, held.enter_context(IntactCheck(index, staging.previous, workers - 1))
+
+
+def _same_code(index: UnitIndex) -> bool:
+    """Whether this code made the previous build's index (else it keeps no unit)."""
+    return index.meta("code") == code_digest()
 
 
 def _renderer(site: Site, content: Path, csp_script_hashes: tuple[str, ...],
@@ -314,7 +319,7 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
     previous = staging.previous
     if index is not None:
         # the previous index as the start when this code made it (else no unit is kept)
-        index.start(guard_print, previous is not None and index.meta("code") == code_digest())
+        index.start(guard_print, previous is not None and _same_code(index))
     context = BuildContext(
         site, keyring, site_did(site.base_url), cache, renderer, OutputGuard(site, keyring),
         staging, keyring.site_secret, by_learner(site), index, previous, base_print,
@@ -337,10 +342,9 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
         for batch, result in imap_batches(partial(run_batch, unit), indexes, context,
                                           workers):
             prints = result.award_prints  # for the profiles' fingerprints
-            if len(prints) == PRINT_BYTES * len(batch):
-                for offset, position in enumerate(batch):
-                    at, came = PRINT_BYTES * position, PRINT_BYTES * offset
-                    context.award_prints[at:at + PRINT_BYTES] = prints[came:came + PRINT_BYTES]
+            if prints:  # (award batches are consecutive positions: a slice of a range)
+                at = PRINT_BYTES * batch[0]
+                context.award_prints[at:at + len(prints)] = prints
             if index is not None:
                 for key, entry in result.entries:
                     index.record(key, entry)

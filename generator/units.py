@@ -4,8 +4,9 @@ An award unit signs the award, draws its media, renders its pages in every langu
 its hosted OB 2.0 assertion; each file is checked by the output guard and written straight
 into the staging folder. Units run in forked worker processes, in batches
 (`parallel.imap_batches`, `run_batch`), and return only a small summary, so memory does not
-grow with the number of awards and nothing is pickled but an index. The output of a unit depends only on its record, never on which worker
-ran it or in what order: builds are byte-identical whatever the worker count.
+grow with the number of awards and nothing is pickled but an index. The output of a unit
+depends only on its record, never on which worker ran it or in what order: builds are
+byte-identical whatever the worker count.
 """
 
 from __future__ import annotations
