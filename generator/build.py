@@ -224,7 +224,7 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
                 else:  # a site-wide change: no unit is kept, so none needs checking
                     intact.close()
             _build_into(staging, site, renderer, keyring, cache, workers, timer, on_unit,
-                        report, index, inputs, damaged, base_print)
+                        report, index, inputs, damaged, base_print, intact)
     except RenderError as exc:
         where, _, message = str(exc).partition(": error: ")
         raise ContentError([Diagnostic(where, 0, message or str(exc))]) from None
@@ -311,10 +311,12 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
                 cache: SignatureCache | None, workers: int, timer: _Timer,
                 on_unit: Callable[[int, int], None] | None, report: BuildReport,
                 index: UnitIndex | None, inputs: InputDigest | None = None,
-                damaged: frozenset[str] | None = None, base_print: bytes = b"") -> None:
+                damaged: frozenset[str] | None = None, base_print: bytes = b"",
+                intact: IntactCheck | None = None) -> None:
     """Every stage after the model, into `staging`; commits it when nothing was refused.
     `damaged`: the previous build's units whose files changed, when that was checked;
-    `base_print`: the site-wide part of every unit's fingerprint (with `index`)."""
+    `base_print`: the site-wide part of every unit's fingerprint (with `index`); `intact`:
+    the check of the previous output, which may still be comparing its folders."""
     guard_print = guard_fingerprint(site, keyring)
     previous = staging.previous
     if index is not None:
@@ -328,6 +330,9 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
         bytearray(PRINT_BYTES * len(site.awards)) if index is not None else bytearray())
     total: UnitResult = timer.run("site", lambda: _site_files(context))  # type: ignore[assignment]
     previews.clear_caches()
+    # the folder comparison, which used the core the site-wide files left free, is over
+    # before the workers are forked (no forking beside the check's threads)
+    compared = timer.run("check", intact.folder_results) if intact is not None else None
     sitemap = SitemapPaths()
     sitemap.extend(total.listed)
     hosts = HostPaths()  # (the site-wide files' keys stay in `total`: they are few)
@@ -371,7 +376,7 @@ def _build_into(staging: Staging, site: Site, renderer: Renderer, keyring: Keyri
         expected.add(path)
     timer.run("write", lambda: staging.commit(
         expected if index is not None else None, workers,
-        FolderWatch(index) if index is not None else None))
+        FolderWatch(index, compared) if index is not None else None))
     if index is not None:
         # what the next build may no longer make (see generator/folder_times.py)
         index.note("site_files", json.dumps([path for path, _, _ in total.written]))

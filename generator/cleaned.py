@@ -45,18 +45,7 @@ def kept_values(record: RawRecord, context: str) -> dict[str, Any] | None:
         return None  # damaged: checked again, and kept anew
     if found != context or kind != record.kind or not isinstance(values, dict):
         return None
-    return _shared_keys(values)
-
-
-def _shared_keys(value: Any) -> Any:
-    """`value` with every mapping's keys interned: as cleaned afresh, all awards' texts
-    share one string per language and field name (100,000 copies would be megabytes, held
-    by the model and inherited by every worker)."""
-    if type(value) is dict:
-        return {sys.intern(key): _shared_keys(item) for key, item in value.items()}
-    if type(value) is tuple:
-        return tuple([_shared_keys(item) for item in value])
-    return value
+    return values
 
 
 def keep_values(memory: RecordCache | None, record: RawRecord, context: str,

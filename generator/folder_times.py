@@ -71,24 +71,50 @@ def _folder_path(root: str, folder: str) -> str:
     return (root + folder).rstrip("/")
 
 
-def strays_by_times(output: Path, expected: PathSet, index: UnitIndex,
-                    candidates: Iterable[str], notes: FolderNotes, workers: int = 1
-                    ) -> list[str] | None:
-    """Everything in `output` that is not a regular file at a path of `expected`, told from
-    the previous build's folder rows (compared by `workers` processes) and `candidates` (its
-    files that this build may not make again); None when the rows cannot tell (none kept,
-    or too many folders changed). Folders listed and found gone go into `notes`."""
-    root = str(output) + "/"
-    changed: list[tuple[str, int, int]] = []
+# What one span of folder rows showed: the folders whose times changed (with their times
+# now) and those gone or no longer folders; None when the rows cannot be read or too many
+# folders changed.
+FolderCompare = tuple[list[tuple[str, int, int]], list[str]] | None
+
+
+def folder_row_chunks(index: UnitIndex) -> list[tuple[int, int, int]] | None:
+    """Spans of the previous build's folder rows to compare with the output, one task each,
+    with the most changed folders worth comparing (see `compare_rows`); None when it kept
+    no rows or they cannot be read."""
     try:
         span = index.folder_row_span()
         if span is None:
             return None
-        limit = int(max(MANY_CHANGED, CHANGED_SHARE * index.folder_row_count()))
-        first, last = span
-        chunks = [(start, min(start + _CHUNK_ROWS - 1, last), limit)
-                  for start in range(first, last + 1, _CHUNK_ROWS)]
-        for found in imap_ordered(_compare_rows, chunks, (index, root), workers):
+        limit = _changed_limit(index)
+    except (sqlite3.Error, UnicodeError):
+        return None
+    first, last = span
+    return [(start, min(start + _CHUNK_ROWS - 1, last), limit)
+            for start in range(first, last + 1, _CHUNK_ROWS)]
+
+
+def _changed_limit(index: UnitIndex) -> int:
+    """Beyond this many changed folders, listing the whole output is faster."""
+    return int(max(MANY_CHANGED, CHANGED_SHARE * index.folder_row_count()))
+
+
+def strays_by_times(output: Path, expected: PathSet, index: UnitIndex,
+                    candidates: Iterable[str], notes: FolderNotes, workers: int = 1,
+                    compared: Iterable[FolderCompare] | None = None) -> list[str] | None:
+    """Everything in `output` that is not a regular file at a path of `expected`, told from
+    the previous build's folder rows (compared by `workers` processes, unless `compared`
+    has what `compare_rows` found for each of `folder_row_chunks`) and `candidates` (its
+    files that this build may not make again); None when the rows cannot tell (none kept,
+    or too many folders changed). Folders listed and found gone go into `notes`."""
+    changed: list[tuple[str, int, int]] = []
+    try:
+        if compared is None:
+            chunks = folder_row_chunks(index)
+            if chunks is None:
+                return None
+            compared = imap_ordered(compare_rows, chunks, (index, str(output) + "/"), workers)
+        limit = _changed_limit(index)
+        for found in compared:
             if found is None:
                 return None
             more, gone = found
@@ -108,6 +134,7 @@ def strays_by_times(output: Path, expected: PathSet, index: UnitIndex,
             _list_changed(output, path, expected, index, strays, notes)
     except (sqlite3.Error, UnicodeError):
         return None  # (a damaged index costs a listing, nothing else)
+    root = str(output) + "/"
     found_strays = set(strays)
     for path in candidates:
         if path not in found_strays and path not in expected and \
@@ -120,10 +147,10 @@ def strays_by_times(output: Path, expected: PathSet, index: UnitIndex,
 _CHUNK_ROWS = 5000  # folder rows per task (imap_ordered needs 64 tasks to use its workers)
 
 
-def _compare_rows(context: tuple[UnitIndex, str], span: tuple[int, int, int]
-                  ) -> tuple[list[tuple[str, int, int]], list[str]] | None:
-    """The folders of a span of rows whose times changed (with their times now), and those
-    gone or no longer folders; None when the rows cannot be read or too many changed."""
+def compare_rows(context: tuple[UnitIndex, str], span: tuple[int, int, int]
+                 ) -> FolderCompare:
+    """What a span of the previous build's folder rows shows of the output (`context`: the
+    index and the output's path with a trailing "/"; `span`: a `folder_row_chunks` item)."""
     index, root = context
     first, last, limit = span
     changed: list[tuple[str, int, int]] = []
@@ -188,8 +215,9 @@ class FolderWatch:
     """The strays of an in-place update (for write.Staging) from the folder rows of the
     previous build's index, and this build's rows kept in the new index."""
 
-    def __init__(self, index: UnitIndex):
+    def __init__(self, index: UnitIndex, compared: list[FolderCompare] | None = None):
         self.index = index
+        self.compared = compared  # the folder rows compared beforehand (see intact.py)
         self.notes = FolderNotes()
         self._carry = True
         self._before: dict[str, tuple[int, int] | None] = {}
@@ -204,7 +232,7 @@ class FolderWatch:
                 pass
         if candidates is not None:
             found = strays_by_times(output, expected, self.index, candidates, self.notes,
-                                    workers)
+                                    workers, self.compared)
             if found is not None:
                 return found
         # No rows to go by: list everything (in parallel), noting every folder's times.

@@ -8,9 +8,14 @@ awards — and needs only the previous build's index, not the site model: so it 
 cores the parent leaves free from the start of the build, instead of inside every unit
 afterwards. (When the inputs turn out unchanged, the build's own output check replaces it.)
 
-What the check saw stays true for the build: the build holds (locks) the output folder from
-before the check until its commit, and writes only into its staging folder until then. A hand
-edit in between is seen by the next build, which compares the files with the index again.
+The same processes then compare the previous build's folder rows with the output, which the
+commit needs to tell stray files (generator/folder_times.py). The parent, when it has to wait
+for either result, runs the tasks not started yet itself instead of idling.
+
+What the checks saw stays true for the build: the build holds (locks) the output folder from
+before the checks until its commit, and writes only into its staging folder until then. A
+hand edit in between is seen by the next build, which compares the files and folders with
+the index again.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ import json
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
+from typing import Any, Callable
 
-from generator.parallel import end_with_parent
+from generator.folder_times import FolderCompare, compare_rows, folder_row_chunks
+from generator.parallel import end_with_parent, results_helping
 from generator.reuse import RealFolders, UnitIndex, unchanged_files
 
 _CHUNK_UNITS = 2000  # index rows per task
@@ -52,18 +60,28 @@ def _check(span: tuple[int, int]) -> tuple[int, list[str]] | None:
     return damaged_units(index, output, span)
 
 
+def _compare(span: tuple[int, int, int]) -> FolderCompare:
+    index, output = _CHECKED["value"]
+    return compare_rows((index, str(output) + "/"), span)
+
+
 class IntactCheck:
-    """A check of every unit's files in `output`, started now in `processes` forked
-    processes; `damaged()` waits for it. Use it as a context manager (the processes end with
-    the block)."""
+    """A check of every unit's files in `output`, and of the previous build's folder rows
+    (see generator/folder_times.py), started now in `processes` forked processes;
+    `damaged()` and `folder_results()` wait for them, helping with what has not started
+    yet. Use it as a context manager (the processes end with the block)."""
 
     def __init__(self, index: UnitIndex, output: Path, processes: int):
-        self._futures: list[Future[tuple[int, list[str]] | None]] = []
+        self._unit_tasks: list[tuple[Future[Any], Callable[[], Any]]] = []
+        self._folder_tasks: list[tuple[Future[Any], Callable[[], Any]]] = []
         self._pool: ProcessPoolExecutor | None = None
         span, self._units = index.row_span(), index.unit_count()
         if span is None or "fork" not in multiprocessing.get_all_start_methods():
             return
         first, last = span
+        units = [(start, min(start + _CHUNK_UNITS - 1, last))
+                 for start in range(first, last + 1, _CHUNK_UNITS)]
+        folders = folder_row_chunks(index) or []  # (no rows: the commit lists the output)
         _CHECKED["value"] = (index, output)
         try:
             # forked before the records are loaded: the processes start small
@@ -71,9 +89,13 @@ class IntactCheck:
                                              mp_context=multiprocessing.get_context("fork"),
                                              initializer=end_with_parent,
                                              initargs=(os.getpid(),))
-            self._futures = [self._pool.submit(_check, (start, min(start + _CHUNK_UNITS - 1,
-                                                                   last)))
-                             for start in range(first, last + 1, _CHUNK_UNITS)]
+            # (the units first: their result is needed first)
+            self._unit_tasks = [(self._pool.submit(_check, item),
+                                 partial(damaged_units, index, output, item))
+                                for item in units]
+            self._folder_tasks = [(self._pool.submit(_compare, item),
+                                   partial(compare_rows, (index, str(output) + "/"), item))
+                                  for item in folders]
         except OSError:
             self.close()  # no processes to be had: the units check their own files
         finally:
@@ -81,24 +103,37 @@ class IntactCheck:
 
     def damaged(self) -> frozenset[str] | None:
         """The keys of the previous build's units whose files changed; None when the check
-        could not be made (then each unit checks its own files)."""
+        could not be made (then each unit checks its own files). The folder rows may still
+        be compared after this returns, until `folder_results`."""
         if self._pool is None:
             return None
-        found: set[str] = set()
-        checked = 0
         try:
-            for future in self._futures:
-                result = future.result()
-                if result is None:
-                    return None
-                checked += result[0]
-                found.update(result[1])
+            results = results_helping(self._unit_tasks)
         except Exception:  # a process that died (killed, out of memory): only time is lost
+            self.close()
+            return None
+        finally:
+            if not self._folder_tasks:
+                self.close()
+        if any(result is None for result in results):
+            return None
+        # every unit seen (an index replaced meanwhile could show fewer rows to the checks)
+        if sum(count for count, _ in results) != self._units:
+            return None
+        return frozenset(key for _, keys in results for key in keys)
+
+    def folder_results(self) -> list[FolderCompare] | None:
+        """What `folder_times.compare_rows` found for each span of `folder_row_chunks`,
+        for `folder_times.strays_by_times`; None when they were not compared here (then
+        the commit compares them itself). Ends the processes."""
+        try:
+            if self._pool is None or not self._folder_tasks:
+                return None
+            return results_helping(self._folder_tasks)
+        except Exception:  # as in `damaged`
             return None
         finally:
             self.close()
-        # every unit seen (an index replaced meanwhile could show fewer rows to the checks)
-        return frozenset(found) if checked == self._units else None
 
     def close(self) -> None:
         """End the processes (a build that stops early does not wait for them)."""

@@ -13,7 +13,7 @@ import gc
 import multiprocessing
 import os
 import signal
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
@@ -57,6 +57,21 @@ def end_with_parent(parent: int) -> None:
 
 
 _PR_SET_PDEATHSIG = 1
+
+
+def results_helping(tasks: Sequence[tuple[Future[R], Callable[[], R]]]) -> list[R]:
+    """Each task's result, in order: `(future, run)` pairs, a pool's future and the same
+    work as a call. The caller waits anyway, so it helps: tasks the pool has not started yet
+    are taken back from the end (cancelled) and run here, while the pool works from the
+    front; what the pool started is waited for. A pool process that fails raises here."""
+    results: list[Any] = [None] * len(tasks)
+    waiting = len(tasks)
+    while waiting and tasks[waiting - 1][0].cancel():
+        waiting -= 1
+        results[waiting] = tasks[waiting][1]()
+    for at in range(waiting):
+        results[at] = tasks[at][0].result()
+    return results
 
 
 def _run(function: Callable[[Any, T], R], item: T) -> R:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -106,3 +107,20 @@ def test_a_warm_build_with_kept_checks_equals_a_cold_build(tmp_path: Path, keyri
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files and all((out / f).read_bytes() == (tmp_path / "cold" / f).read_bytes()
                          for f in files)
+
+
+def test_awards_modelled_from_kept_values_share_their_language_codes(tmp_path: Path,
+                                                                     checked: list[str]
+                                                                     ) -> None:
+    from generator.model import draft_award
+    content, cache = make_site(tmp_path), tmp_path / "cache"
+    validated(content, cache)
+    checked.clear()
+    kept, _ = validated(content, cache)
+    assert checked == [] and len(kept) >= 2
+    drafts = [draft_award(award, "nl") for award in kept]
+    texts = [draft.narrative for draft in drafts if draft.narrative] + [
+        item.name for draft in drafts for item in draft.evidence if item.name]
+    assert len(texts) >= 2
+    codes = [code for text in texts for code in text.values] + [text.default for text in texts]
+    assert all(code is sys.intern(code) for code in codes)  # one string per language

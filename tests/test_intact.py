@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 import generator.build
 from conftest import make_site
+from generator import folder_times
 from generator.build import build
 from generator.intact import IntactCheck, damaged_units
 from generator.reuse import UnitIndex, index_path
@@ -119,3 +121,33 @@ def test_no_check_after_other_code_built_the_output(built, keyring, tmp_path: Pa
         (site / "awards/wp-0002.yaml").read_text() + "narrative: Nu anders.\n")
     build(site, out, None, keyring, NOW, index_folder=tmp_path / "cache", workers=2)
     assert found == [frozenset()]
+
+
+def test_the_folder_rows_compared_beside_loading_find_what_was_put_in_the_output(
+        built, keyring, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site, out, _ = built
+    monkeypatch.setattr(folder_times, "RACY_NS", -1)  # the times noted now count
+    monkeypatch.setattr(folder_times, "_CHUNK_ROWS", 3)  # several tasks to share
+    build(site, out, None, keyring, NOW, index_folder=tmp_path / "cache", workers=2)
+    time.sleep(0.05)  # past the file system clock's tick
+    (out / "a/wp-0001/notes.txt").write_text("put here by hand")
+    (out / "p/extra").mkdir()
+    (out / "p/extra/notes.txt").write_text("put here by hand")
+    compared: list[object] = []
+
+    class Recorded(IntactCheck):
+        def folder_results(self):
+            compared.append(super().folder_results())
+            return compared[-1]
+
+    def no_comparing_at_commit(*args, **kwargs):
+        raise AssertionError("the folder rows were compared again at the commit")
+
+    monkeypatch.setattr(generator.build, "IntactCheck", Recorded)
+    monkeypatch.setattr(folder_times, "imap_ordered", no_comparing_at_commit)
+    monkeypatch.setattr(folder_times, "find_strays", no_comparing_at_commit)
+    build(site, out, None, keyring, NOW, index_folder=tmp_path / "cache", workers=2)
+    assert len(compared) == 1 and isinstance(compared[0], list) and len(compared[0]) > 1
+    assert sum(len(changed) for changed, _ in compared[0]) == 2  # the two folders touched
+    assert not (out / "a/wp-0001/notes.txt").exists() and not (out / "p/extra").exists()
+    assert (out / "a/wp-0001/index.html").is_file()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 import pytest
 
 from generator import parallel
 from generator.parallel import (MIN_ITEMS_PER_WORKER, imap_batches, imap_ordered,
-                                return_free_memory)
+                                results_helping, return_free_memory)
 
 
 def _tagged(context: str, item: int) -> tuple[str, int, int]:
@@ -42,6 +46,26 @@ def test_batches_cover_every_item_once_in_order_whatever_the_worker_count(count:
     if count >= 2 * MIN_ITEMS_PER_WORKER:  # worth forking: in other processes, in batches
         assert os.getpid() not in {pid for _, (_, _, pid) in forked}
         assert 1 < len(forked) < count
+
+
+def _square_slowly_at_first(item: int) -> tuple[int, int]:
+    if item == 0:
+        time.sleep(0.5)  # the pool's process is busy while the caller helps
+    return item * item, os.getpid()
+
+
+def test_waiting_for_a_pool_runs_its_unstarted_tasks_in_the_caller() -> None:
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        tasks = [(pool.submit(_square_slowly_at_first, item),
+                  partial(_square_slowly_at_first, item)) for item in range(20)]
+        while not tasks[0][0].running():
+            time.sleep(0.01)
+        results = results_helping(tasks)
+    assert [square for square, _ in results] == [item * item for item in range(20)]
+    here = [pid == os.getpid() for _, pid in results]
+    assert not here[0] and here[-1]  # the pool took the first, the caller the last
+    assert here == sorted(here)  # the caller from the end, the pool from the front
+    assert all(future.cancelled() for (future, _), mine in zip(tasks, here) if mine)
 
 
 @pytest.mark.parametrize("library", [OSError("no such library"), object()])
