@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from bisect import bisect_left
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Protocol
+from typing import IO, Callable, Iterable, Iterator, Protocol
 
 from generator.errors import UsageError
 from generator.keys import find_private_key_material
@@ -146,10 +146,10 @@ def write_all(handle: IO[bytes], data: bytes) -> None:
         view = view[handle.write(view):]
 
 
-def path_key(path: str) -> int:
-    """A path's 64-bit key in a PathSet. The same in the parent and its forked workers (they
-    share the interpreter's hash secret), and only ever compared within one build."""
-    return hash(path)
+# A path's 64-bit key in a PathSet: its hash. The same in the parent and its forked workers
+# (they share the interpreter's hash secret), and only ever compared within one build. (The
+# built-in itself: `map(path_key, paths)` then runs in C, for 1.5 million paths a build.)
+path_key: Callable[[str], int] = hash
 
 
 class PathSet:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 from contextlib import closing
 from datetime import datetime, timezone
@@ -294,6 +295,28 @@ def test_a_carried_index_keeps_neither_the_notes_nor_the_units_not_recorded(
     assert third.lookup("award:a") == '["print-a",[],[],[]]'
     assert third.lookup("award:b") is None and third.lookup("award:c") == '["print-c",[],[],[]]'
     assert third.meta("stamp") is None and third.guard == "guard 2"
+
+
+def test_lookups_in_any_order_find_every_entry_read_ahead_or_not(tmp_path: Path) -> None:
+    path = tmp_path / "units.sqlite"
+    made = UnitIndex(path)
+    made.start("guard")
+    entries = {f"award:{n:03d}": f'["print-{n}",[],[],[]]' for n in range(300)}
+    for key, entry in entries.items():
+        made.record(key, entry)
+    made.record("award:damaged", None)  # (not a text: a damaged entry)
+    made.finish()
+    keys = list(entries)
+    orders = {"as recorded": keys, "backwards": keys[::-1],
+              "shuffled": random.Random(7).sample(keys, len(keys)),
+              "with gaps and unknown units": [k if n % 7 else "award:gone" for n, k in
+                                              enumerate(keys)]}
+    for name, order in orders.items():
+        index = UnitIndex(path)
+        found = [index.lookup(key) for key in order]
+        assert found == [entries.get(key) for key in order], name
+        assert index.lookup("award:damaged") is None
+        assert index.lookup(keys[0]) == entries[keys[0]]  # (asked again: read again)
 
 
 def test_a_file_named_inside_a_named_tuple_is_fingerprinted_by_its_content(
