@@ -6,7 +6,7 @@ import json
 import random
 import sqlite3
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -317,6 +317,53 @@ def test_lookups_in_any_order_find_every_entry_read_ahead_or_not(tmp_path: Path)
         assert found == [entries.get(key) for key in order], name
         assert index.lookup("award:damaged") is None
         assert index.lookup(keys[0]) == entries[keys[0]]  # (asked again: read again)
+
+
+def test_an_awards_fingerprint_covers_every_field_of_the_model(site: Path) -> None:
+    import dataclasses
+    from generator.build import load_site
+    from generator.model import Award, Evidence, Localized, Revocation
+    from generator.reuse import (AWARD_FIELDS, EVIDENCE_FIELDS, LOCALIZED_FIELDS,
+                                 award_fingerprint)
+
+    for kind, hashed in ((Award, AWARD_FIELDS), (Evidence, EVIDENCE_FIELDS),
+                         (Localized, LOCALIZED_FIELDS)):
+        assert tuple(f.name for f in dataclasses.fields(kind) if f.compare) == hashed, kind
+    model = load_site(site, NOW, None)
+    award = next(a for a in model.awards if a.narrative and a.evidence)
+    learner = next(item for item in model.learners if item != award.learner)
+    text = Localized({"nl": "Anders", "en": "Other"}, "nl")
+    changed = {
+        "id": "other-id", "learner": learner,
+        "badge": dataclasses.replace(award.badge, valid_for=(1, "years")),
+        "issued": award.issued + timedelta(days=1), "expires": award.issued + timedelta(days=9),
+        "narrative": text, "evidence": (*award.evidence, Evidence("https://e.example/2", None,
+                                                                  None)),
+        "status": "expired", "expires_soon": not award.expires_soon,
+        "status_index": award.status_index + 1,
+        "revocation": Revocation(award.issued, text)}
+    assert set(changed) == set(AWARD_FIELDS)
+    prints = Fingerprinter()
+    first = award_fingerprint(b"base", prints, award)
+    assert award_fingerprint(b"base", Fingerprinter(), award) == first
+    assert award_fingerprint(b"other base", prints, award) != first
+    for name, value in changed.items():
+        assert award_fingerprint(b"base", prints, dataclasses.replace(award, **{name: value})
+                                 ) != first, name
+    evidence = award.evidence[0]
+    for item in (dataclasses.replace(evidence, url=evidence.url + "x"),
+                 dataclasses.replace(evidence, name=text),
+                 dataclasses.replace(evidence, description=text)):
+        assert award_fingerprint(b"base", prints, dataclasses.replace(
+            award, evidence=(item, *award.evidence[1:]))) != first, item
+    narrative = award.narrative
+    for texts in (dict(narrative.values, nl=narrative.values["nl"] + "."),
+                  {**narrative.values, "de": "Anders"}):
+        assert award_fingerprint(b"base", prints, dataclasses.replace(
+            award, narrative=Localized(texts, narrative.default))) != first
+    assert award_fingerprint(b"base", prints, dataclasses.replace(
+        award, narrative=Localized(dict(reversed(narrative.values.items())),
+                                   narrative.default))) == first  # the order does not count
 
 
 def test_a_file_named_inside_a_named_tuple_is_fingerprinted_by_its_content(
