@@ -222,7 +222,7 @@ def build(content: Path, output: Path, base_url: str | None, keyring: Keyring,
                 if index.meta("site") == base_print.hex():
                     damaged = timer.run("check", intact.damaged)
                 else:  # a site-wide change: no unit is kept, so none needs checking
-                    intact.close()
+                    intact.skip_units()
             _build_into(staging, site, renderer, keyring, cache, workers, timer, on_unit,
                         report, index, inputs, damaged, base_print, intact)
     except RenderError as exc:

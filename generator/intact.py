@@ -75,6 +75,8 @@ class IntactCheck:
         self._unit_tasks: list[tuple[Future[Any], Callable[[], Any]]] = []
         self._folder_tasks: list[tuple[Future[Any], Callable[[], Any]]] = []
         self._pool: ProcessPoolExecutor | None = None
+        self._path, self._output = index.path, output
+        self._here: UnitIndex | None = None  # the parent's reader, when it helps
         span, self._units = index.row_span(), index.unit_count()
         if span is None or "fork" not in multiprocessing.get_all_start_methods():
             return
@@ -91,21 +93,33 @@ class IntactCheck:
                                              initargs=(os.getpid(),))
             # (the units first: their result is needed first)
             self._unit_tasks = [(self._pool.submit(_check, item),
-                                 partial(damaged_units, index, output, item))
-                                for item in units]
+                                 partial(self._check_here, item)) for item in units]
             self._folder_tasks = [(self._pool.submit(_compare, item),
-                                   partial(compare_rows, (index, str(output) + "/"), item))
-                                  for item in folders]
+                                   partial(self._compare_here, item)) for item in folders]
         except OSError:
             self.close()  # no processes to be had: the units check their own files
         finally:
             _CHECKED.clear()  # the forked processes keep their copy
 
+    def _reader(self) -> UnitIndex:
+        # The parent helps with a reader of the index opened now, by its path, as the pool's
+        # processes opened theirs: not with the build's, opened before the check began
+        # (the index may have gone since: then nothing may be taken as checked).
+        if self._here is None:
+            self._here = UnitIndex(self._path)
+        return self._here
+
+    def _check_here(self, span: tuple[int, int]) -> tuple[int, list[str]] | None:
+        return damaged_units(self._reader(), self._output, span)
+
+    def _compare_here(self, span: tuple[int, int, int]) -> FolderCompare:
+        return compare_rows((self._reader(), str(self._output) + "/"), span)
+
     def damaged(self) -> frozenset[str] | None:
         """The keys of the previous build's units whose files changed; None when the check
         could not be made (then each unit checks its own files). The folder rows may still
         be compared after this returns, until `folder_results`."""
-        if self._pool is None:
+        if self._pool is None or not self._unit_tasks:
             return None
         try:
             results = results_helping(self._unit_tasks)
@@ -113,33 +127,45 @@ class IntactCheck:
             self.close()
             return None
         finally:
+            self._unit_tasks = []
             if not self._folder_tasks:
                 self.close()
-        if any(result is None for result in results):
-            return None
         # every unit seen (an index replaced meanwhile could show fewer rows to the checks)
-        if sum(count for count, _ in results) != self._units:
+        if results is None or sum(count for count, _ in results) != self._units:
             return None
         return frozenset(key for _, keys in results for key in keys)
 
+    def skip_units(self) -> None:
+        """Leave the units' files unchecked (after a site-wide change no unit is kept); the
+        folder rows are still compared, for the commit."""
+        for future, _ in self._unit_tasks:
+            future.cancel()
+        self._unit_tasks = []
+        if not self._folder_tasks:
+            self.close()
+
     def folder_results(self) -> list[FolderCompare] | None:
         """What `folder_times.compare_rows` found for each span of `folder_row_chunks`,
-        for `folder_times.strays_by_times`; None when they were not compared here (then
-        the commit compares them itself). Ends the processes."""
+        for `folder_times.strays_by_times` (`[None]` when the rows cannot tell); None when
+        they were not compared here (then the commit compares them itself). Ends the
+        processes."""
         try:
             if self._pool is None or not self._folder_tasks:
                 return None
-            return results_helping(self._folder_tasks)
+            found = results_helping(self._folder_tasks)
+            return [None] if found is None else found
         except Exception:  # as in `damaged`
             return None
         finally:
             self.close()
 
     def close(self) -> None:
-        """End the processes (a build that stops early does not wait for them)."""
+        """End the processes: tasks not started are dropped, those running finished first
+        (a chunk takes a fraction of a second)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self._unit_tasks, self._folder_tasks, self._here = [], [], None
 
     def __enter__(self) -> "IntactCheck":
         return self

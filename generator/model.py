@@ -301,8 +301,8 @@ def localized_page(path: str, language: str, default: str) -> str:
 
 # --- building ----------------------------------------------------------------------------------
 def _localized(values: Mapping[str, str] | None, default: str) -> Localized | None:
-    # not copied: cleaned values are made fresh for the model (a copy per text would be
-    # ~0.5 KB per award)
+    # not copied: cleaned values are made fresh for the model (awards' texts are copied,
+    # with their language codes interned: see `_shared_localized`)
     return Localized(values, default) if values else None
 
 

@@ -59,18 +59,29 @@ def end_with_parent(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def results_helping(tasks: Sequence[tuple[Future[R], Callable[[], R]]]) -> list[R]:
+def results_helping(tasks: Sequence[tuple[Future[R | None], Callable[[], R | None]]]
+                    ) -> list[R] | None:
     """Each task's result, in order: `(future, run)` pairs, a pool's future and the same
     work as a call. The caller waits anyway, so it helps: tasks the pool has not started yet
     are taken back from the end (cancelled) and run here, while the pool works from the
-    front; what the pool started is waited for. A pool process that fails raises here."""
+    front; what the pool started is waited for. A task whose result is None (it could not
+    tell) ends it all: None, and what has not started is cancelled. A pool process that
+    fails raises here."""
     results: list[Any] = [None] * len(tasks)
     waiting = len(tasks)
-    while waiting and tasks[waiting - 1][0].cancel():
-        waiting -= 1
-        results[waiting] = tasks[waiting][1]()
-    for at in range(waiting):
-        results[at] = tasks[at][0].result()
+    try:
+        while waiting and tasks[waiting - 1][0].cancel():
+            waiting -= 1
+            results[waiting] = tasks[waiting][1]()
+            if results[waiting] is None:
+                return None
+        for at in range(waiting):
+            results[at] = tasks[at][0].result()
+            if results[at] is None:
+                return None
+    finally:
+        for future, _ in tasks:
+            future.cancel()  # (those done or started stay as they are)
     return results
 
 

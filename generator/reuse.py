@@ -133,8 +133,8 @@ class Fingerprinter:
         if found is not None and found[0] is value:
             return found[1]
         digest = _digest(self._fields_of(value))
-        # Awards are not remembered: each is in one award unit and one profile, and a worker
-        # remembering every award it saw would grow by ~250 bytes an award.
+        # Awards are not remembered (hashed here only when a theme's templates see every
+        # record, see `site_fingerprint`): a worker remembering each would grow with them.
         if self._entity(type(value)) and type(value) is not Award:
             self._memo[id(value)] = (value, digest)
         return digest

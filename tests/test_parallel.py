@@ -68,6 +68,23 @@ def test_waiting_for_a_pool_runs_its_unstarted_tasks_in_the_caller() -> None:
     assert all(future.cancelled() for (future, _), mine in zip(tasks, here) if mine)
 
 
+def _none_at_five(item: int) -> int | None:
+    if item == 0:
+        time.sleep(0.5)
+    return None if item == 5 else item
+
+
+def test_a_task_that_cannot_tell_ends_the_wait_and_the_tasks_not_started() -> None:
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        tasks = [(pool.submit(_none_at_five, item), partial(_none_at_five, item))
+                 for item in range(40)]
+        while not tasks[0][0].running():
+            time.sleep(0.01)
+        assert results_helping(tasks) is None
+        assert tasks[0][0].result() == 0  # what was running finished
+        assert all(future.done() for future, _ in tasks)  # the rest ran here or was dropped
+
+
 @pytest.mark.parametrize("library", [OSError("no such library"), object()])
 def test_returning_free_memory_is_skipped_without_glibc(monkeypatch: pytest.MonkeyPatch,
                                                         library: object) -> None:
