@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from functools import partial
 
 import pytest
@@ -48,16 +48,21 @@ def test_batches_cover_every_item_once_in_order_whatever_the_worker_count(count:
         assert 1 < len(forked) < count
 
 
-def _square_slowly_at_first(item: int) -> tuple[int, int]:
-    if item == 0:
-        time.sleep(0.5)  # the pool's process is busy while the caller helps
+def _square(flag: str, item: int, in_pool: bool = True) -> tuple[int, int]:
+    if not in_pool:
+        open(flag, "w").close()  # the caller helps: the pool may go on
+    elif item == 0:  # the pool's process is busy until the caller has taken a task
+        deadline = time.monotonic() + 10
+        while not os.path.exists(flag) and time.monotonic() < deadline:
+            time.sleep(0.01)
     return item * item, os.getpid()
 
 
-def test_waiting_for_a_pool_runs_its_unstarted_tasks_in_the_caller() -> None:
+def test_waiting_for_a_pool_runs_its_unstarted_tasks_in_the_caller(tmp_path) -> None:
+    flag = str(tmp_path / "helped")
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-        tasks = [(pool.submit(_square_slowly_at_first, item),
-                  partial(_square_slowly_at_first, item)) for item in range(20)]
+        tasks = [(pool.submit(_square, flag, item), partial(_square, flag, item, False))
+                 for item in range(20)]
         while not tasks[0][0].running():
             time.sleep(0.01)
         results = results_helping(tasks)
@@ -82,7 +87,10 @@ def test_a_task_that_cannot_tell_ends_the_wait_and_the_tasks_not_started() -> No
             time.sleep(0.01)
         assert results_helping(tasks) is None
         assert tasks[0][0].result() == 0  # what was running finished
-        assert all(future.done() for future, _ in tasks)  # the rest ran here or was dropped
+        wait([future for future, _ in tasks])  # (what the pool had queued, too)
+        assert all(future.cancelled() for future, _ in tasks[6:])  # taken back, run here
+        assert all(future.cancelled() or future.result() == item  # dropped, or ran
+                   for item, (future, _) in enumerate(tasks[:5]))
 
 
 @pytest.mark.parametrize("library", [OSError("no such library"), object()])
