@@ -218,7 +218,7 @@ def _publish(context: BuildContext, files: list[OutputFile], key: str, fingerpri
         result.entries.append((key, UnitEntry(fingerprint, tuple(result.written),
                                               tuple(result.listed),
                                               tuple(sorted(result.host_paths))).to_json()))
-        result.path_keys.extend(path_key(path) for path, _, _ in result.written)
+        result.path_keys.extend(map(path_key, [path for path, _, _ in result.written]))
         result.written = []
     return result
 

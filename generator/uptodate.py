@@ -342,6 +342,6 @@ def _check_units(context: tuple[UnitIndex, Path], span: tuple[int, int]
             return None
         if not unchanged_files(entry.files, output, folders):
             return None
-        keys.extend(path_key(path) for path, _, _ in entry.files)
+        keys.extend(map(path_key, [path for path, _, _ in entry.files]))
         count += 1
     return count, keys
